@@ -1,0 +1,1 @@
+"""Shared core of every animerec service: config, logging, metrics, Kafka, PostgreSQL, Redis."""

@@ -1,0 +1,142 @@
+"""The `animerec` command. Core subcommands live here; each service adds its own through the
+`animerec.commands` entry-point group, so installing a service's package adds its verbs."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import entry_points
+
+import click
+
+from . import config, kafka, migrate
+from . import log as logsetup
+from .config import ConfigError, CoreSettings
+
+
+def table(rows: list[list[object]], headers: list[str]) -> str:
+    cells = [headers, *[[("" if c is None else str(c)) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class PluginGroup(click.Group):
+    """A click group that also lists the commands services register as entry points."""
+
+    def _plugins(self) -> dict:
+        return {ep.name: ep for ep in entry_points(group="animerec.commands")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in self._plugins():
+            command = self._plugins()[name].load()
+        return command
+
+
+def settings(ctx: click.Context) -> CoreSettings:
+    return ctx.find_root().obj
+
+
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """animerec: crawl MyAnimeList, build datasets, train recommenders, serve recommendations."""
+    try:
+        ctx.obj = config.core()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    logsetup.setup("cli", ctx.obj.log_level, "text" if sys.stderr.isatty() else ctx.obj.log_format)
+
+
+@main.group()
+def stack() -> None:
+    """Start, stop and inspect the local stack (Tansu broker, PostgreSQL, Redis)."""
+
+
+def _stack(ctx: click.Context):
+    from .stack import Stack
+    return Stack(settings(ctx))
+
+
+@stack.command("up")
+@click.pass_context
+def stack_up(ctx: click.Context) -> None:
+    """Start what is missing, create topics, apply migrations (idempotent)."""
+    from .stack import StackError
+    try:
+        _stack(ctx).up(say=click.echo)
+    except (StackError, TimeoutError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@stack.command("down")
+@click.pass_context
+def stack_down(ctx: click.Context) -> None:
+    """Stop only what `stack up` started."""
+    _stack(ctx).down(say=click.echo)
+
+
+@stack.command("status")
+@click.pass_context
+def stack_status(ctx: click.Context) -> None:
+    """Print a table of the components and their state."""
+    rows = _stack(ctx).status()
+    click.echo(table([[r.name, r.address, r.state, "yes" if r.started_by_us else "no", r.detail] for r in rows],
+                     ["component", "address", "state", "started here", "detail"]))
+    if any(r.state != "up" for r in rows):
+        sys.exit(1)
+
+
+@main.command("migrate")
+@click.pass_context
+def migrate_cmd(ctx: click.Context) -> None:
+    """Apply pending SQL migrations from schemas/migrations (idempotent)."""
+    from . import db
+    s = settings(ctx)
+    db.ensure_database(s.postgres_url)
+    try:
+        applied = migrate.apply(s.postgres_url)
+    except migrate.MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(applied)} migration(s) applied" + "".join(f"\n  V{m.version:03d} {m.name}" for m in applied))
+
+
+@main.group()
+def topics() -> None:
+    """Kafka topics from schemas/topics.yaml."""
+
+
+@topics.command("create")
+@click.pass_context
+def topics_create(ctx: click.Context) -> None:
+    """Create missing topics and grow partitions (idempotent)."""
+    for name, action in kafka.ensure_topics(settings(ctx)):
+        click.echo(f"{name}: {action}")
+
+
+@topics.command("list")
+@click.pass_context
+def topics_list(ctx: click.Context) -> None:
+    """Configured topics and what the broker has."""
+    from . import contracts
+    s = settings(ctx)
+    have = kafka.partition_counts(s)
+    rows = [[t.name, t.partitions, have.get(t.name, "missing"), t.retention_ms // 3_600_000, ",".join(t.schemas)[:60]]
+            for t in contracts.topics(s.topic_prefix).values()]
+    click.echo(table(rows, ["topic", "partitions", "on broker", "retention h", "schemas"]))
+
+
+@main.command("config")
+def config_cmd() -> None:
+    """Print every core setting: variable, type, default and meaning."""
+    rows = [[r["variable"], r["type"], "***" if r["secret"] else r["default"], r["help"]]
+            for r in config.describe(CoreSettings)]
+    click.echo(table(rows, ["variable", "type", "default", "meaning"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""Kafka helpers on kafka-python: schema-checked producer, manual-commit consumer, lag, topics.
+
+Lag is computed from the high watermark that fetch responses carry, not from the
+ListOffsets admin call, so it stays right on brokers whose ListOffsets is incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewPartitions, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+from . import contracts
+from .config import CoreSettings
+
+log = logging.getLogger(__name__)
+
+H_SCHEMA = "animerec-schema"
+H_VERSION = "animerec-schema-version"
+H_PRODUCER = "animerec-producer"
+H_TRACE = "animerec-trace-id"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def topic_name(settings: CoreSettings, key: str) -> str:
+    """Full topic name for a logical key of schemas/topics.yaml ("ingest", "deadletter", ...)."""
+    return contracts.topics(settings.topic_prefix)[key].name
+
+
+def _encode(message: Any) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class EventProducer:
+    """Validates every message against its event schema before it leaves the process."""
+
+    def __init__(self, settings: CoreSettings, producer: str, *, acks: str | int = "all",
+                 linger_ms: int = 5, compression: str | None = None, **kafka_options: Any) -> None:
+        codec = compression or settings.kafka_compression
+        self.settings = settings
+        self.name = producer
+        self._producer = KafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap.split(","),
+            client_id=f"{settings.kafka_client_id}-{producer}",
+            acks=acks, linger_ms=linger_ms, retries=5,
+            compression_type=None if codec == "none" else codec,
+            **kafka_options,
+        )
+
+    def send(self, topic: str, message: dict[str, Any], *, key: str | None, schema: str | None = None,
+             trace_id: str | None = None, wait: bool = False, timeout: float = 30.0):
+        """Validate, key and send one message. `wait` blocks until the broker acknowledged it."""
+        schema = schema or contracts.schema_for(message)
+        contracts.validate(schema, message)
+        headers = [
+            (H_SCHEMA, schema.encode()),
+            (H_VERSION, str(contracts.SCHEMA_VERSION).encode()),
+            (H_PRODUCER, self.name.encode()),
+            (H_TRACE, (trace_id or uuid.uuid4().hex).encode()),
+        ]
+        future = self._producer.send(topic, key=key.encode() if key is not None else None,
+                                     value=_encode(message), headers=headers)
+        return future.get(timeout) if wait else future
+
+    def send_all(self, topic: str, items: Iterable[tuple[str | None, dict[str, Any]]], *,
+                 schema: str | None = None, timeout: float = 60.0) -> int:
+        """Send (key, message) pairs and return once every one is acknowledged; raises on any failure."""
+        futures = [self.send(topic, message, key=key, schema=schema) for key, message in items]
+        self._producer.flush(timeout)
+        for future in futures:
+            future.get(timeout)  # re-raises the broker's error, if any
+        return len(futures)
+
+    def dead_letter(self, stage: str, error: str, payload: bytes | str, *, event: Event | None = None,
+                    url: str | None = None, wait: bool = True) -> None:
+        """Park something that could not be processed on the dead-letter topic, with the reason."""
+        if isinstance(payload, bytes):
+            payload = payload.decode("utf-8", errors="replace")
+        message = {
+            "stage": stage, "error": error[:4000] or "unknown error", "payload": payload,
+            "source_topic": event.topic if event else None,
+            "source_partition": event.partition if event else None,
+            "source_offset": event.offset if event else None,
+            "key": event.key if event else None, "url": url, "failed_at": now_iso(),
+        }
+        self.send(topic_name(self.settings, "deadletter"), message, key=message["key"] or url,
+                  schema="dead_letter", wait=wait)
+
+    def flush(self, timeout: float | None = None) -> None:
+        self._producer.flush(timeout)
+
+    def close(self, timeout: float | None = 10) -> None:
+        self._producer.close(timeout)
+
+    def __enter__(self) -> EventProducer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Event:
+    """One consumed record; `error` is set (and `value` None) for a message that failed decoding or its schema."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    raw: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    value: dict[str, Any] | None = None
+    schema: str | None = None
+    error: str | None = None
+
+    @property
+    def tp(self) -> TopicPartition:
+        return TopicPartition(self.topic, self.partition)
+
+
+def decode(record: Any, check: bool = True) -> Event:
+    headers = {k: (v or b"").decode("utf-8", "replace") for k, v in (record.headers or [])}
+    key = record.key.decode("utf-8", "replace") if record.key is not None else None
+    event = Event(record.topic, record.partition, record.offset, key, record.value or b"", headers)
+    try:
+        value = json.loads(event.raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        event.error = f"not JSON: {exc}"
+        return event
+    try:
+        event.schema = headers.get(H_SCHEMA) or contracts.schema_for(value)
+        if check:
+            contracts.validate(event.schema, value)
+    except contracts.SchemaError as exc:
+        event.error = str(exc)
+        return event
+    event.value = value
+    return event
+
+
+class EventConsumer:
+    """A consumer-group member that commits only what the caller says is done."""
+
+    def __init__(self, settings: CoreSettings, group: str, topics: Sequence[str], *, check: bool = True,
+                 max_poll_records: int = 500, **kafka_options: Any) -> None:
+        self.check = check
+        self._stop = threading.Event()
+        options: dict[str, Any] = {
+            "bootstrap_servers": settings.kafka_bootstrap.split(","),
+            "client_id": f"{settings.kafka_client_id}-{group}",
+            "group_id": group,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_poll_records": max_poll_records,
+            "session_timeout_ms": settings.kafka_session_timeout_ms,
+            "heartbeat_interval_ms": max(500, settings.kafka_session_timeout_ms // 4),
+        }
+        options.update(kafka_options)
+        self._consumer = KafkaConsumer(**options)
+        if topics:
+            self._consumer.subscribe(list(topics))
+
+    @property
+    def kafka(self) -> KafkaConsumer:
+        return self._consumer
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self, *_: object) -> None:
+        """Ask the poll loop to finish; safe from a signal handler."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def poll(self, timeout_ms: int = 1000, max_records: int | None = None) -> list[Event]:
+        if self._stop.is_set():
+            return []
+        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        return [decode(record, self.check) for records in batches.values() for record in records]
+
+    def commit(self, events: Iterable[Event]) -> dict[TopicPartition, int]:
+        """Commit past the highest offset of each partition in `events` (synchronously)."""
+        offsets: dict[TopicPartition, int] = {}
+        for event in events:
+            offsets[event.tp] = max(offsets.get(event.tp, -1), event.offset + 1)
+        if offsets:
+            self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+        return offsets
+
+    def close(self) -> None:
+        # autocommit is off: closing never commits anything the caller did not commit.
+        self._consumer.close(autocommit=False)
+
+    def __enter__(self) -> EventConsumer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def consumer_lag(settings: CoreSettings, group: str, topic: str, timeout: float = 10.0) -> dict[int, int]:
+    """Messages not yet committed by `group`, per partition: fetch high watermark minus committed offset."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","), group_id=group,
+                             enable_auto_commit=False, client_id=f"{settings.kafka_client_id}-lag",
+                             fetch_max_bytes=1024, max_partition_fetch_bytes=1024)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return {}
+        consumer.assign(tps)
+        committed = {tp: consumer.committed(tp) or 0 for tp in tps}
+        for tp, offset in committed.items():
+            consumer.seek(tp, offset)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            consumer.poll(timeout_ms=200, max_records=1, update_offsets=False)
+            if all(consumer.highwater(tp) is not None for tp in tps):
+                break
+        missing = [tp.partition for tp in tps if consumer.highwater(tp) is None]
+        if missing:
+            raise TimeoutError(f"no fetch response for {topic} partitions {missing} within {timeout}s")
+        return {tp.partition: max(0, consumer.highwater(tp) - committed[tp]) for tp in tps}
+    finally:
+        consumer.close(autocommit=False)
+
+
+def _admin(settings: CoreSettings) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
+                            client_id=f"{settings.kafka_client_id}-admin")
+
+
+def ensure_topics(settings: CoreSettings) -> list[tuple[str, str]]:
+    """Create every topic of schemas/topics.yaml that is missing; grow partitions that are too few."""
+    wanted = contracts.topics(settings.topic_prefix)
+    admin = _admin(settings)
+    actions: list[tuple[str, str]] = []
+    try:
+        existing = partition_counts(settings, admin)
+        for topic in wanted.values():
+            have = existing.get(topic.name)
+            if have is None:
+                try:
+                    admin.create_topics([NewTopic(topic.name, topic.partitions, 1,
+                                                  topic_configs={"retention.ms": str(topic.retention_ms)})])
+                    actions.append((topic.name, f"created with {topic.partitions} partitions"))
+                except TopicAlreadyExistsError:
+                    actions.append((topic.name, "exists"))
+            elif have < topic.partitions:
+                admin.create_partitions({topic.name: NewPartitions(topic.partitions)})
+                actions.append((topic.name, f"partitions {have} -> {topic.partitions}"))
+            else:
+                actions.append((topic.name, "exists"))
+    finally:
+        admin.close()
+    return actions
+
+
+def partition_counts(settings: CoreSettings, admin: KafkaAdminClient | None = None) -> dict[str, int]:
+    own = admin is None
+    admin = admin or _admin(settings)
+    try:
+        names = [n for n in admin.list_topics() if not n.startswith("__")]
+        if not names:
+            return {}
+        return {t.get("name") or t.get("topic"): len(t["partitions"]) for t in admin.describe_topics(names)}
+    finally:
+        if own:
+            admin.close()
+
+
+def wait_for_broker(settings: CoreSettings, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    quiet = logging.getLogger("kafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # refused connections while waiting are expected, not errors
+    try:
+        while time.monotonic() < deadline:
+            try:
+                KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","),
+                                 request_timeout_ms=3000, client_id=f"{settings.kafka_client_id}-probe").close()
+                return
+            except KafkaError as exc:  # NoBrokersAvailable and friends
+                last = exc
+                time.sleep(0.3)
+    finally:
+        quiet.setLevel(level)
+    raise TimeoutError(f"Kafka at {settings.kafka_bootstrap} not reachable in {timeout}s: {last}")

@@ -1,0 +1,89 @@
+"""pytest fixtures for integration tests against real components.
+
+- `kafka_bootstrap`: a Tansu broker on a free port, one per test session, with every topic created;
+- `pg_url`: a fresh PostgreSQL database per session, migrated, dropped afterwards;
+- `redis_url`: a Redis database of its own, flushed before and after each test;
+- `core_settings`: CoreSettings pointing at all three.
+
+The server addresses come from ANIMEREC_TEST_POSTGRES_URL / ANIMEREC_TEST_REDIS_URL
+(defaults: the local trust-auth PostgreSQL and Redis).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+
+from . import config, db, kafka, migrate, tansu
+
+PG_SERVER = os.environ.get("ANIMEREC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_SERVER = os.environ.get("ANIMEREC_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = tansu.free_port()
+    log_path = Path(tmp_path_factory.mktemp("tansu")) / "tansu.log"
+    proc = tansu.start(port, log_path=log_path)
+    bootstrap = f"127.0.0.1:{port}"
+    try:
+        settings = config.core({}, kafka_bootstrap=bootstrap)
+        kafka.wait_for_broker(settings, timeout=30)
+        kafka.ensure_topics(settings)
+        yield bootstrap
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    url = db.with_database(PG_SERVER, f"animerec_test_{uuid.uuid4().hex[:10]}")
+    try:
+        db.ensure_database(url)
+    except Exception as exc:  # pragma: no cover - environment problem, say what is missing
+        pytest.fail(f"PostgreSQL not reachable at {PG_SERVER}: {exc}")
+    migrate.apply(url)
+    yield url
+    db.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def _redis_db() -> int:
+    # Databases 1..15 are spread over concurrent sessions (xdist workers, parallel CI jobs).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return 1 + (int(worker or 0) + os.getpid()) % 15
+
+
+@pytest.fixture()
+def redis_url(_redis_db: int) -> Iterator[str]:
+    url = f"{REDIS_SERVER}/{_redis_db}"
+    client = redis_lib.Redis.from_url(url)
+    try:
+        client.flushdb()
+    except redis_lib.ConnectionError as exc:  # pragma: no cover
+        pytest.fail(f"Redis not reachable at {REDIS_SERVER}: {exc}")
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture()
+def core_settings(kafka_bootstrap: str, pg_url: str, redis_url: str) -> config.CoreSettings:
+    return config.core({}, kafka_bootstrap=kafka_bootstrap, postgres_url=pg_url, redis_url=redis_url,
+                       kafka_session_timeout_ms=6000)
+
+
+@pytest.fixture()
+def unique() -> str:
+    """A short random suffix for topic and group names private to one test."""
+    return uuid.uuid4().hex[:8]

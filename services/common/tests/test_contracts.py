@@ -1,0 +1,98 @@
+import copy
+import json
+
+import pytest
+
+from animerec.common import contracts
+from animerec.common.contracts import ITEM_TYPES, SchemaError
+
+EXAMPLES = contracts.schemas_dir() / "examples"
+NAMES = sorted(contracts.event_schemas())
+
+
+def example(name):
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
+
+
+def test_every_schema_has_an_example_and_every_item_type_a_schema():
+    assert {p.stem for p in EXAMPLES.glob("*.json")} == set(NAMES)
+    assert set(ITEM_TYPES) <= set(NAMES)
+    assert {"schedule_request", "feedback", "dead_letter"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_valid_example_is_accepted(name):
+    contracts.validate(name, example(name))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_missing_required_field_is_named(name):
+    schema = contracts.event_schemas()[name]
+    for field in schema["required"]:
+        msg = example(name)
+        del msg[field]
+        with pytest.raises(SchemaError) as err:
+            contracts.validate(name, msg)
+        assert f"'{field}' is a required property" in str(err.value)
+        assert str(err.value).startswith(name + ":")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unknown_field_is_rejected(name):
+    msg = example(name)
+    msg["surprise"] = 1
+    with pytest.raises(SchemaError, match="surprise"):
+        contracts.validate(name, msg)
+
+
+@pytest.mark.parametrize(("name", "field", "value", "fragment"), [
+    ("anime_info", "anime_id", "one", "anime_id: 'one' is not of type 'integer'"),
+    ("anime_info", "anime_id", 0, "anime_id: 0 is less than the minimum of 1"),
+    ("anime_info", "score", 11, "score: 11 is greater than the maximum of 10"),
+    ("anime_info", "source", "crunchyroll", "source: 'crunchyroll' is not one of ['mal', 'jikan']"),
+    ("anime_info", "crawled_at", "yesterday", "crawled_at: 'yesterday' is not a 'date-time'"),
+    ("anime_info", "start_date", "2009-13-45", "start_date: '2009-13-45' is not a 'date'"),
+    ("animelist_entry", "status", "binged", "status: 'binged' is not one of"),
+    ("profile", "user_name", "bad name!", "user_name: 'bad name!' does not match"),
+    ("feedback", "action", "love", "action: 'love' is not one of ['like', 'dislike', 'click']"),
+    ("schedule_request", "kind", "manga", "kind: 'manga' is not one of ['anime', 'profile']"),
+    ("schedule_request", "url", "ftp://x", "url: 'ftp://x' does not match"),
+])
+def test_bad_values_give_readable_messages(name, field, value, fragment):
+    msg = example(name)
+    msg[field] = value
+    with pytest.raises(SchemaError) as err:
+        contracts.validate(name, msg)
+    assert fragment in str(err.value)
+
+
+def test_nested_path_is_reported():
+    msg = example("feedback")
+    msg["context"]["position"] = -1
+    with pytest.raises(SchemaError, match=r"context\.position: -1 is less than the minimum of 0"):
+        contracts.validate("feedback", msg)
+
+
+def test_item_type_must_match_schema():
+    msg = copy.deepcopy(example("anime_stats"))
+    msg["item_type"] = "anime_info"
+    with pytest.raises(SchemaError):
+        contracts.validate("anime_stats", msg)
+
+
+def test_unknown_schema_and_missing_item_type():
+    with pytest.raises(SchemaError, match="unknown event schema"):
+        contracts.validate("nope", {})
+    with pytest.raises(SchemaError, match="no item_type"):
+        contracts.schema_for({"x": 1})
+    assert contracts.schema_for(example("friend")) == "friend"
+
+
+def test_topics_cover_every_schema():
+    topics = contracts.topics()
+    carried = {s for t in topics.values() for s in t.schemas}
+    assert carried == set(NAMES)
+    assert topics["ingest"].name == "animerec.ingest.items"
+    assert set(topics["ingest"].schemas) == set(ITEM_TYPES)
+    assert contracts.topics("x.")["deadletter"].name == "x.deadletter"
+    assert all(t.partitions >= 1 and t.retention_ms > 0 for t in topics.values())
