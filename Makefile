@@ -5,8 +5,8 @@ SHELL := /bin/bash
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 UV      ?= uv
-# Every folder under services/ with a pyproject.toml is an installable service package.
-SERVICES := $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+# Every folder under services/ with a pyproject.toml is an installable package, and so is pipelines/.
+PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml pipelines/pyproject.toml))
 PYTEST_ARGS ?=
 
 export TF_USE_LEGACY_KERAS := 1
@@ -21,11 +21,11 @@ $(PY):
 
 .PHONY: setup
 setup: $(PY) ## Install every service and the dev tools into .venv, pinned by constraints.txt
-	$(UV) pip install --python $(PY) -c constraints.txt $(foreach s,$(SERVICES),-e services/$(s)) --group pyproject.toml:dev
+	$(UV) pip install --python $(PY) -c constraints.txt $(foreach p,$(PACKAGES),-e $(p)) --group pyproject.toml:dev
 
 .PHONY: constraints
 constraints: ## Re-resolve all pins into constraints.txt (after changing any dependency list)
-	@printf -- '-e ./services/%s\n' $(SERVICES) > .constraints.in
+	@printf -- '-e ./%s\n' $(PACKAGES) > .constraints.in
 	$(UV) pip compile .constraints.in --group pyproject.toml:dev --python-version 3.11 \
 		--no-emit-package pip --no-annotate --no-header -q -o .constraints.out
 	@{ echo "# Pinned versions of every dependency of every service and the dev tools."; \
@@ -61,6 +61,10 @@ test-unit: ## Fast tests that need no running services
 .PHONY: test-integration
 test-integration: ## Tests against real PostgreSQL, Redis and the Tansu broker
 	$(PY) -m pytest -m "integration or e2e" $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: ## Every benchmark, each against a baseline measured in the same run -> bench/results/latest.md
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## Remove caches and the local stack's state (not .venv)

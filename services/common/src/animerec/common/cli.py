@@ -33,7 +33,15 @@ class PluginGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         command = super().get_command(ctx, name)
         if command is None and name in self._plugins():
-            command = self._plugins()[name].load()
+            try:
+                command = self._plugins()[name].load()
+            except Exception as exc:  # a broken plugin must not take the whole CLI down
+                message = f"animerec {name} is unavailable: {type(exc).__name__}: {exc}"
+
+                @click.command(name, help=f"(unavailable: {exc})", context_settings={"ignore_unknown_options": True})
+                @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+                def command(args: tuple[str, ...]) -> None:
+                    raise click.ClickException(message)
         return command
 
 

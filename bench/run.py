@@ -1,0 +1,95 @@
+"""`make bench`: run every bench/bench_*.py and write one markdown table to bench/results/latest.md.
+
+A benchmark module defines `run(quick: bool) -> list[Row]`. Each row is one figure measured next
+to a baseline taken in the same run, so the ratio is what the table reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import platform
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Row:
+    figure: str           # what was measured, e.g. "API recommendations p99"
+    value: float
+    unit: str             # "ms", "req/s", "s", "MiB", ...
+    baseline: str         # what it is compared with, e.g. "raw Redis GET p99"
+    baseline_value: float
+    note: str = ""
+    higher_is_better: bool = False
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline_value if self.baseline_value else float("nan")
+
+
+def machine() -> str:
+    import os
+    return f"{platform.node()} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def render(rows: list[tuple[str, Row]], failures: list[tuple[str, str]]) -> str:
+    out = [f"# Benchmarks\n\nmachine: {machine()}  \ndate: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC}\n",
+           "| suite | figure | value | baseline | baseline value | ratio | note |",
+           "|---|---|---|---|---|---|---|"]
+    for suite, r in rows:
+        out.append(f"| {suite} | {r.figure} | {r.value:.4g} {r.unit} | {r.baseline} | {r.baseline_value:.4g} {r.unit} "
+                   f"| {r.ratio:.3g}x | {r.note} |")
+    for suite, err in failures:
+        out.append(f"| {suite} | FAILED | | | | | {err} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
+    parser.add_argument("--only", nargs="*", help="suite names (bench_<name>.py) to run")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.md")
+    args = parser.parse_args(argv)
+    rows: list[tuple[str, Row]] = []
+    failures: list[tuple[str, str]] = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        suite = path.stem.removeprefix("bench_")
+        if args.only and suite not in args.only:
+            continue
+        print(f"== {suite}", flush=True)
+        started = time.perf_counter()
+        try:
+            for row in load(path).run(args.quick):
+                rows.append((suite, row))
+                print(f"   {row.figure}: {row.value:.4g} {row.unit} vs {row.baseline} {row.baseline_value:.4g} "
+                      f"-> {row.ratio:.3g}x", flush=True)
+        except Exception as exc:
+            traceback.print_exc()
+            failures.append((suite, f"{type(exc).__name__}: {exc}"[:200]))
+        print(f"   ({time.perf_counter() - started:.1f}s)", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render(rows, failures))
+    args.out.with_suffix(".json").write_text(json.dumps(
+        [{"suite": s, **asdict(r), "ratio": r.ratio} for s, r in rows], indent=2))
+    print(f"wrote {args.out}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
