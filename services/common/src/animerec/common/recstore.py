@@ -1,0 +1,370 @@
+"""Published recommendations in Redis: one versioned layout shared by `animerec publish` and the API.
+
+A publish writes a complete new *version* next to the live one, then switches the live pointer and
+schedules the previous version's expiry in one MULTI/EXEC transaction. Every read goes through one
+version (`RecStore.view()`), so a request never mixes two publishes.
+
+Key layout (``P`` is the configured prefix, e.g. ``animerec:``; ``V`` a version id such as
+``20261120T100000Z-3f9a``; user names are lower-cased because MAL names are case-insensitive)::
+
+    P rec:live                  string  the live version id
+    P rec:history               list    recent version ids, newest first (at most 20)
+    P rec:v:V:meta              hash    version, published_at, users, similar, cards, popular, trending
+    P rec:v:V:users             hash    user name -> JSON [[anime_id, score, reason|null], ...] best first
+    P rec:v:V:seen              hash    user name -> JSON [anime_id, ...]  (everything in the user's list)
+    P rec:v:V:similar           hash    anime_id  -> JSON [[anime_id, score], ...] best first
+    P rec:v:V:cards             hash    anime_id  -> JSON {title, main_pic, score, genres, url, type, ...}
+    P rec:v:V:popular           string  JSON [anime_id, ...] best first
+    P rec:v:V:trending          string  JSON [anime_id, ...] best first
+    P rec:fresh:list:USER       string  JSON user list crawled on demand (outside versions, with a TTL):
+                                        {"fetched_at": ..., "entries": [[anime_id, status, score|null,
+                                        last_interaction_date|null], ...]}
+
+A version's keys carry a staging TTL while they are written, so a publish that dies half-way leaves
+nothing behind for long; the switch removes that TTL from the new version and gives the previous one
+`grace_seconds` to live, so readers that picked it up just before the switch can finish. The meta hash
+is the version's marker: a view whose meta hash is gone raises `VersionGone` and the caller re-reads
+the live pointer (`RecStore` methods do that themselves).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import redis
+
+HASHES = ("users", "seen", "similar", "cards")
+STRINGS = ("popular", "trending")
+PARTS = ("meta", *HASHES, *STRINGS)
+HISTORY = 20
+STAGING_TTL = 24 * 3600   # a publish taking longer than a day is broken anyway
+CHUNK = 500               # hash fields per HSET and commands per pipeline round trip
+
+
+class Rec(NamedTuple):
+    anime_id: int
+    score: float
+    reason: str | None = None
+
+
+class VersionGone(LookupError):
+    """The version a view was bound to has expired (or never existed)."""
+
+
+class NoLiveVersion(LookupError):
+    """Nothing has been published yet."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def user_field(user: str) -> str:
+    return user.lower()
+
+
+def new_version() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def _chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class RecView:
+    """Reads bound to a single version. Raises `VersionGone` when that version has expired."""
+
+    def __init__(self, store: RecStore, version: str) -> None:
+        self.store = store
+        self.version = version
+        self._r = store.redis
+
+    def key(self, part: str) -> str:
+        return self.store.version_key(self.version, part)
+
+    def _hget_many(self, part: str, fields: Sequence[str]) -> list[str | None]:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hmget(self.key(part), list(fields))
+        pipe.exists(self.key("meta"))
+        values, alive = pipe.execute()
+        if not alive:
+            raise VersionGone(self.version)
+        return values
+
+    def _get(self, part: str) -> str | None:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.get(self.key(part))
+        pipe.exists(self.key("meta"))
+        value, alive = pipe.execute()
+        if not alive:
+            raise VersionGone(self.version)
+        return value
+
+    def user_recs(self, user: str, n: int | None = None) -> list[Rec] | None:
+        """The user's ranked list (None: the user is not in this version)."""
+        (raw,) = self._hget_many("users", [user_field(user)])
+        if raw is None:
+            return None
+        return [Rec(int(a), float(s), r) for a, s, r in json.loads(raw)[:n]]
+
+    def user(self, user: str, n: int | None = None) -> tuple[list[Rec] | None, set[int]]:
+        """Ranked list and seen set in one round trip (what the API needs for one request)."""
+        raw, seen = self._hget_many_multi([("users", user_field(user)), ("seen", user_field(user))])
+        recs = None if raw is None else [Rec(int(a), float(s), r) for a, s, r in json.loads(raw)[:n]]
+        return recs, set(json.loads(seen)) if seen else set()
+
+    def _hget_many_multi(self, pairs: Sequence[tuple[str, str]]) -> list[str | None]:
+        pipe = self._r.pipeline(transaction=False)
+        for part, field in pairs:
+            pipe.hget(self.key(part), field)
+        pipe.exists(self.key("meta"))
+        *values, alive = pipe.execute()
+        if not alive:
+            raise VersionGone(self.version)
+        return values
+
+    def seen(self, user: str) -> set[int]:
+        (raw,) = self._hget_many("seen", [user_field(user)])
+        return set(json.loads(raw)) if raw else set()
+
+    def similar(self, anime_id: int, n: int | None = None) -> list[tuple[int, float]] | None:
+        """Most similar anime first (None: the anime has no similar list in this version)."""
+        (raw,) = self._hget_many("similar", [str(int(anime_id))])
+        if raw is None:
+            return None
+        return [(int(a), float(s)) for a, s in json.loads(raw)[:n]]
+
+    def similar_many(self, anime_ids: Sequence[int], n: int | None = None) -> dict[int, list[tuple[int, float]]]:
+        if not anime_ids:
+            return {}
+        values = self._hget_many("similar", [str(int(a)) for a in anime_ids])
+        return {int(a): [(int(b), float(s)) for b, s in json.loads(raw)[:n]]
+                for a, raw in zip(anime_ids, values, strict=True) if raw is not None}
+
+    def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Cards by anime id; ids without a card are left out."""
+        if not ids:
+            return {}
+        values = self._hget_many("cards", [str(int(a)) for a in ids])
+        return {int(a): json.loads(raw) for a, raw in zip(ids, values, strict=True) if raw is not None}
+
+    def popular(self, n: int | None = None) -> list[int]:
+        raw = self._get("popular")
+        return json.loads(raw)[:n] if raw else []
+
+    def trending(self, n: int | None = None) -> list[int]:
+        raw = self._get("trending")
+        return json.loads(raw)[:n] if raw else []
+
+    def meta(self) -> dict[str, str]:
+        meta = self._r.hgetall(self.key("meta"))
+        if not meta:
+            raise VersionGone(self.version)
+        return meta
+
+
+class RecStore:
+    """Publish and read recommendations. `redis_client` must decode responses (`animerec.common.cache.client`).
+
+    `version_cache_seconds` > 0 lets a busy reader re-use the live version id for that long instead of
+    reading the pointer on every request; reads still come from one version, and a view on an expired
+    version is retried on the new live one.
+    """
+
+    def __init__(self, redis_client: redis.Redis, prefix: str = "animerec:", *,
+                 version_cache_seconds: float = 0.0) -> None:
+        self.redis = redis_client
+        self.prefix = prefix
+        self.version_cache_seconds = version_cache_seconds
+        self._cached: tuple[str, float] | None = None
+
+    # keys
+    @property
+    def live_key(self) -> str:
+        return f"{self.prefix}rec:live"
+
+    @property
+    def history_key(self) -> str:
+        return f"{self.prefix}rec:history"
+
+    def version_key(self, version: str, part: str) -> str:
+        return f"{self.prefix}rec:v:{version}:{part}"
+
+    def fresh_list_key(self, user: str) -> str:
+        return f"{self.prefix}rec:fresh:list:{user_field(user)}"
+
+    # publishing
+    def publish(self, user_recs: Mapping[str, Iterable[Sequence[Any]]],
+                similar: Mapping[int, Iterable[Sequence[Any]]],
+                cards: Mapping[int, Mapping[str, Any]],
+                popular: Sequence[int], trending: Sequence[int],
+                seen: Mapping[str, Iterable[int]],
+                version: str | None = None, grace_seconds: int = 3600) -> str:
+        """Write a whole new version, then make it live atomically; returns the version id.
+
+        `user_recs` values are (anime_id, score) or (anime_id, score, reason) best first; anime in the
+        user's `seen` set are dropped here so no reader can return them.
+        """
+        if grace_seconds < 0:
+            raise ValueError("grace_seconds must be >= 0")
+        version = version or new_version()
+        if not version or any(c in version for c in ": \n") or len(version) > 64:
+            raise ValueError(f"bad version id {version!r} (no ':' or spaces, at most 64 characters)")
+        if version == self.redis.get(self.live_key) or self.redis.exists(self.version_key(version, "meta")):
+            raise ValueError(f"version {version} already exists; publish under a new id")
+
+        seen_sets = {user_field(u): {int(a) for a in ids} for u, ids in seen.items()}
+        counts = {"users": 0, "similar": 0, "cards": 0}
+
+        def user_rows() -> Iterator[tuple[str, str]]:
+            for user, recs in user_recs.items():
+                field = user_field(user)
+                skip = seen_sets.get(field, set())
+                rows = []
+                for rec in recs:
+                    anime_id, score = int(rec[0]), float(rec[1])
+                    if anime_id in skip:
+                        continue
+                    rows.append([anime_id, score, rec[2] if len(rec) > 2 else None])
+                counts["users"] += 1
+                yield field, _dumps(rows)
+
+        def similar_rows() -> Iterator[tuple[str, str]]:
+            for anime_id, items in similar.items():
+                counts["similar"] += 1
+                yield str(int(anime_id)), _dumps([[int(a), float(s)] for a, s, *_ in items])
+
+        def card_rows() -> Iterator[tuple[str, str]]:
+            for anime_id, card in cards.items():
+                counts["cards"] += 1
+                yield str(int(anime_id)), _dumps(dict(card))
+
+        seen_rows = ((u, _dumps(sorted(ids))) for u, ids in seen_sets.items())
+        for part, rows in (("users", user_rows()), ("seen", seen_rows), ("similar", similar_rows()),
+                           ("cards", card_rows())):
+            self._write_hash(self.version_key(version, part), rows)
+
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.version_key(version, "popular"), _dumps([int(a) for a in popular]), ex=STAGING_TTL)
+        pipe.set(self.version_key(version, "trending"), _dumps([int(a) for a in trending]), ex=STAGING_TTL)
+        meta = {"version": version, "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "users": counts["users"], "seen": len(seen_sets), "similar": counts["similar"],
+                "cards": counts["cards"], "popular": len(popular), "trending": len(trending)}
+        pipe.hset(self.version_key(version, "meta"), mapping=meta)
+        pipe.expire(self.version_key(version, "meta"), STAGING_TTL)
+        pipe.execute()
+        self._switch(version, grace_seconds)
+        return version
+
+    def _write_hash(self, key: str, rows: Iterable[tuple[str, str]]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        queued = 0
+        for chunk in _chunks(rows):
+            pipe.hset(key, mapping=dict(chunk))
+            queued += 1
+            if queued >= 20:
+                pipe.expire(key, STAGING_TTL)
+                pipe.execute()
+                queued = 0
+        pipe.expire(key, STAGING_TTL)  # no-op on a key never created (an empty part)
+        pipe.execute()
+
+    def _switch(self, version: str, grace_seconds: int) -> None:
+        """Point `live` at `version`, keep it forever, give the previous version `grace_seconds`."""
+        new_keys = [self.version_key(version, p) for p in PARTS]
+        with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(self.live_key)
+                    old = pipe.get(self.live_key)
+                    pipe.multi()
+                    pipe.set(self.live_key, version)
+                    for key in new_keys:
+                        pipe.persist(key)
+                    if old and old != version:
+                        for part in PARTS:
+                            if grace_seconds:
+                                pipe.expire(self.version_key(old, part), grace_seconds)
+                            else:
+                                pipe.delete(self.version_key(old, part))
+                    pipe.lpush(self.history_key, version)
+                    pipe.ltrim(self.history_key, 0, HISTORY - 1)
+                    pipe.execute()
+                    break
+                except redis.WatchError:  # another publisher switched meanwhile; retire its version instead
+                    continue
+        self._cached = None
+
+    # reading
+    def live_version(self) -> str | None:
+        return self.redis.get(self.live_key)
+
+    def view(self, version: str | None = None) -> RecView:
+        """A view on `version` (default: the live one). Raises `NoLiveVersion` before the first publish."""
+        if version is None:
+            now = time.monotonic()
+            cached = self._cached
+            if cached and now - cached[1] < self.version_cache_seconds:
+                version = cached[0]
+            else:
+                version = self.live_version()
+                if version is None:
+                    raise NoLiveVersion("nothing published yet")
+                self._cached = (version, now)
+        return RecView(self, version)
+
+    def forget_cached_version(self) -> None:
+        self._cached = None
+
+    def read(self, fn, *, attempts: int = 3):
+        """Run `fn(view)` on the live version, starting over on a fresh one if it expired meanwhile."""
+        for attempt in range(attempts):
+            try:
+                return fn(self.view())
+            except VersionGone:
+                self._cached = None
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def user_recs(self, user: str, n: int | None = None) -> list[Rec] | None:
+        return self.read(lambda v: v.user_recs(user, n))
+
+    def similar(self, anime_id: int, n: int | None = None) -> list[tuple[int, float]] | None:
+        return self.read(lambda v: v.similar(anime_id, n))
+
+    def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        return self.read(lambda v: v.cards(ids))
+
+    def popular(self, n: int | None = None) -> list[int]:
+        return self.read(lambda v: v.popular(n))
+
+    def trending(self, n: int | None = None) -> list[int]:
+        return self.read(lambda v: v.trending(n))
+
+    def seen(self, user: str) -> set[int]:
+        return self.read(lambda v: v.seen(user))
+
+    # lists crawled on demand (cold start), outside versions
+    def put_user_list(self, user: str, entries: Iterable[Sequence[Any]], ttl_seconds: int = 7 * 24 * 3600) -> None:
+        """Store a freshly crawled list: (anime_id, status, score|None, last_interaction_date|None) rows."""
+        rows = [[int(e[0]), str(e[1]), None if len(e) < 3 or e[2] is None else int(e[2]),
+                 e[3] if len(e) > 3 else None] for e in entries]
+        payload = {"fetched_at": datetime.now(UTC).isoformat(timespec="seconds"), "entries": rows}
+        self.redis.set(self.fresh_list_key(user), _dumps(payload), ex=ttl_seconds)
+
+    def user_list(self, user: str) -> dict[str, Any] | None:
+        raw = self.redis.get(self.fresh_list_key(user))
+        return json.loads(raw) if raw else None
