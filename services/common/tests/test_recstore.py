@@ -136,3 +136,37 @@ def test_readers_never_see_a_mix_of_versions(redis_url, grace):
     assert not problems, problems[:5]
     assert len(reads) > 20 and len(set(reads)) > 3, "the reader should have seen several versions"
     assert reads == sorted(reads), "versions only move forward"
+
+
+def test_async_reader_matches_sync_layout(redis_url, store):
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from animerec.common.recstore import AsyncRecStore
+
+    store.publish(**world(0), version="v1")
+
+    async def scenario():
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        reader = AsyncRecStore(client, "t:", version_cache_seconds=60)
+        try:
+            view = await reader.view()
+            recs, seen = await view.user("ALICE", 1)
+            assert view.version == "v1" and recs == [Rec(10, 0.9, "because you completed A")] and seen == {3, 99}
+            assert await view.similar_many([1, 5]) == {1: [(2, 0.9), (3, 0.5)]}
+            assert (await view.cards([2]))[2]["title"] == "Anime 2 v0"
+            assert await view.lists() == ([10, 1, 2], [10, 3])
+            # v1 is deleted by the next publish (grace 0); the cached version id must not leak through
+            store.publish(**world(1), version="v2", grace_seconds=0)
+            with pytest.raises(VersionGone):
+                await view.popular()
+            assert await reader.read(lambda v: v.popular(1)) == [11]
+            await reader.put_user_list("NewUser", [(5, "completed", 9, "2026-01-01T00:00:00Z"), (6, "watching")])
+            fresh = await reader.user_list("newuser")
+            assert fresh["entries"] == [[5, "completed", 9, "2026-01-01T00:00:00Z"], [6, "watching", None, None]]
+            assert store.user_list("newuser") == fresh
+        finally:
+            await client.aclose()
+
+    asyncio.run(scenario())

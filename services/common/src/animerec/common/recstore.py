@@ -68,6 +68,18 @@ def user_field(user: str) -> str:
     return user.lower()
 
 
+def decode_recs(raw: str | None, n: int | None = None) -> list[Rec] | None:
+    return None if raw is None else [Rec(int(a), float(s), r) for a, s, r in json.loads(raw)[:n]]
+
+
+def decode_seen(raw: str | None) -> set[int]:
+    return set(json.loads(raw)) if raw else set()
+
+
+def decode_similar(raw: str | None, n: int | None = None) -> list[tuple[int, float]] | None:
+    return None if raw is None else [(int(a), float(s)) for a, s in json.loads(raw)[:n]]
+
+
 def new_version() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
@@ -81,6 +93,32 @@ def _chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+class Keys:
+    """The key names of the layout above, for a given prefix."""
+
+    prefix: str
+
+    @property
+    def live_key(self) -> str:
+        return f"{self.prefix}rec:live"
+
+    @property
+    def history_key(self) -> str:
+        return f"{self.prefix}rec:history"
+
+    def version_key(self, version: str, part: str) -> str:
+        return f"{self.prefix}rec:v:{version}:{part}"
+
+    def fresh_list_key(self, user: str) -> str:
+        return f"{self.prefix}rec:fresh:list:{user_field(user)}"
+
+
+def fresh_list_payload(entries: Iterable[Sequence[Any]]) -> str:
+    rows = [[int(e[0]), str(e[1]), None if len(e) < 3 or e[2] is None else int(e[2]),
+             e[3] if len(e) > 3 else None] for e in entries]
+    return _dumps({"fetched_at": datetime.now(UTC).isoformat(timespec="seconds"), "entries": rows})
 
 
 class RecView:
@@ -115,15 +153,12 @@ class RecView:
     def user_recs(self, user: str, n: int | None = None) -> list[Rec] | None:
         """The user's ranked list (None: the user is not in this version)."""
         (raw,) = self._hget_many("users", [user_field(user)])
-        if raw is None:
-            return None
-        return [Rec(int(a), float(s), r) for a, s, r in json.loads(raw)[:n]]
+        return decode_recs(raw, n)
 
     def user(self, user: str, n: int | None = None) -> tuple[list[Rec] | None, set[int]]:
         """Ranked list and seen set in one round trip (what the API needs for one request)."""
         raw, seen = self._hget_many_multi([("users", user_field(user)), ("seen", user_field(user))])
-        recs = None if raw is None else [Rec(int(a), float(s), r) for a, s, r in json.loads(raw)[:n]]
-        return recs, set(json.loads(seen)) if seen else set()
+        return decode_recs(raw, n), decode_seen(seen)
 
     def _hget_many_multi(self, pairs: Sequence[tuple[str, str]]) -> list[str | None]:
         pipe = self._r.pipeline(transaction=False)
@@ -137,21 +172,18 @@ class RecView:
 
     def seen(self, user: str) -> set[int]:
         (raw,) = self._hget_many("seen", [user_field(user)])
-        return set(json.loads(raw)) if raw else set()
+        return decode_seen(raw)
 
     def similar(self, anime_id: int, n: int | None = None) -> list[tuple[int, float]] | None:
         """Most similar anime first (None: the anime has no similar list in this version)."""
         (raw,) = self._hget_many("similar", [str(int(anime_id))])
-        if raw is None:
-            return None
-        return [(int(a), float(s)) for a, s in json.loads(raw)[:n]]
+        return decode_similar(raw, n)
 
     def similar_many(self, anime_ids: Sequence[int], n: int | None = None) -> dict[int, list[tuple[int, float]]]:
         if not anime_ids:
             return {}
         values = self._hget_many("similar", [str(int(a)) for a in anime_ids])
-        return {int(a): [(int(b), float(s)) for b, s in json.loads(raw)[:n]]
-                for a, raw in zip(anime_ids, values, strict=True) if raw is not None}
+        return {int(a): decode_similar(raw, n) for a, raw in zip(anime_ids, values, strict=True) if raw is not None}
 
     def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Cards by anime id; ids without a card are left out."""
@@ -175,7 +207,7 @@ class RecView:
         return meta
 
 
-class RecStore:
+class RecStore(Keys):
     """Publish and read recommendations. `redis_client` must decode responses (`animerec.common.cache.client`).
 
     `version_cache_seconds` > 0 lets a busy reader re-use the live version id for that long instead of
@@ -189,21 +221,6 @@ class RecStore:
         self.prefix = prefix
         self.version_cache_seconds = version_cache_seconds
         self._cached: tuple[str, float] | None = None
-
-    # keys
-    @property
-    def live_key(self) -> str:
-        return f"{self.prefix}rec:live"
-
-    @property
-    def history_key(self) -> str:
-        return f"{self.prefix}rec:history"
-
-    def version_key(self, version: str, part: str) -> str:
-        return f"{self.prefix}rec:v:{version}:{part}"
-
-    def fresh_list_key(self, user: str) -> str:
-        return f"{self.prefix}rec:fresh:list:{user_field(user)}"
 
     # publishing
     def publish(self, user_recs: Mapping[str, Iterable[Sequence[Any]]],
@@ -360,11 +377,113 @@ class RecStore:
     # lists crawled on demand (cold start), outside versions
     def put_user_list(self, user: str, entries: Iterable[Sequence[Any]], ttl_seconds: int = 7 * 24 * 3600) -> None:
         """Store a freshly crawled list: (anime_id, status, score|None, last_interaction_date|None) rows."""
-        rows = [[int(e[0]), str(e[1]), None if len(e) < 3 or e[2] is None else int(e[2]),
-                 e[3] if len(e) > 3 else None] for e in entries]
-        payload = {"fetched_at": datetime.now(UTC).isoformat(timespec="seconds"), "entries": rows}
-        self.redis.set(self.fresh_list_key(user), _dumps(payload), ex=ttl_seconds)
+        self.redis.set(self.fresh_list_key(user), fresh_list_payload(entries), ex=ttl_seconds)
 
     def user_list(self, user: str) -> dict[str, Any] | None:
         raw = self.redis.get(self.fresh_list_key(user))
+        return json.loads(raw) if raw else None
+
+
+class AsyncRecView:
+    """`RecView` for asyncio readers (redis.asyncio); the same single-version guarantee."""
+
+    def __init__(self, store: AsyncRecStore, version: str) -> None:
+        self.store = store
+        self.version = version
+        self._r = store.redis
+
+    def key(self, part: str) -> str:
+        return self.store.version_key(self.version, part)
+
+    async def _run(self, commands: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        pipe = self._r.pipeline(transaction=False)
+        for name, args in commands:
+            getattr(pipe, name)(*args)
+        pipe.exists(self.key("meta"))
+        *values, alive = await pipe.execute()
+        if not alive:
+            raise VersionGone(self.version)
+        return values
+
+    async def user(self, user: str, n: int | None = None) -> tuple[list[Rec] | None, set[int]]:
+        field = user_field(user)
+        raw, seen = await self._run([("hget", (self.key("users"), field)), ("hget", (self.key("seen"), field))])
+        return decode_recs(raw, n), decode_seen(seen)
+
+    async def user_recs(self, user: str, n: int | None = None) -> list[Rec] | None:
+        return (await self.user(user, n))[0]
+
+    async def similar(self, anime_id: int, n: int | None = None) -> list[tuple[int, float]] | None:
+        (raw,) = await self._run([("hget", (self.key("similar"), str(int(anime_id))))])
+        return decode_similar(raw, n)
+
+    async def similar_many(self, anime_ids: Sequence[int], n: int | None = None) -> dict[int, list[tuple[int, float]]]:
+        if not anime_ids:
+            return {}
+        (values,) = await self._run([("hmget", (self.key("similar"), [str(int(a)) for a in anime_ids]))])
+        return {int(a): decode_similar(raw, n) for a, raw in zip(anime_ids, values, strict=True) if raw is not None}
+
+    async def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        if not ids:
+            return {}
+        (values,) = await self._run([("hmget", (self.key("cards"), [str(int(a)) for a in ids]))])
+        return {int(a): json.loads(raw) for a, raw in zip(ids, values, strict=True) if raw is not None}
+
+    async def lists(self) -> tuple[list[int], list[int]]:
+        """(popular, trending) in one round trip."""
+        popular, trending = await self._run([("get", (self.key("popular"),)), ("get", (self.key("trending"),))])
+        return (json.loads(popular) if popular else []), (json.loads(trending) if trending else [])
+
+    async def popular(self, n: int | None = None) -> list[int]:
+        return (await self.lists())[0][:n]
+
+    async def trending(self, n: int | None = None) -> list[int]:
+        return (await self.lists())[1][:n]
+
+
+class AsyncRecStore(Keys):
+    """Read-only asyncio counterpart of `RecStore` (plus the on-demand user lists)."""
+
+    def __init__(self, redis_client: Any, prefix: str = "animerec:", *, version_cache_seconds: float = 0.0) -> None:
+        self.redis = redis_client
+        self.prefix = prefix
+        self.version_cache_seconds = version_cache_seconds
+        self._cached: tuple[str, float] | None = None
+
+    async def live_version(self) -> str | None:
+        return await self.redis.get(self.live_key)
+
+    async def view(self, version: str | None = None) -> AsyncRecView:
+        if version is None:
+            now = time.monotonic()
+            cached = self._cached
+            if cached and now - cached[1] < self.version_cache_seconds:
+                version = cached[0]
+            else:
+                version = await self.live_version()
+                if version is None:
+                    raise NoLiveVersion("nothing published yet")
+                self._cached = (version, now)
+        return AsyncRecView(self, version)
+
+    def forget_cached_version(self) -> None:
+        self._cached = None
+
+    async def read(self, fn, *, attempts: int = 3):
+        """Await `fn(view)` on the live version, starting over on a fresh one if it expired meanwhile."""
+        for attempt in range(attempts):
+            try:
+                return await fn(await self.view())
+            except VersionGone:
+                self._cached = None
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def put_user_list(self, user: str, entries: Iterable[Sequence[Any]],
+                            ttl_seconds: int = 7 * 24 * 3600) -> None:
+        await self.redis.set(self.fresh_list_key(user), fresh_list_payload(entries), ex=ttl_seconds)
+
+    async def user_list(self, user: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.fresh_list_key(user))
         return json.loads(raw) if raw else None
