@@ -1,0 +1,1 @@
+"""Landing writer: Kafka topics -> Apache Beam (validate, route) -> PostgreSQL landing tables."""

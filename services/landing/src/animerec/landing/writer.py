@@ -1,0 +1,105 @@
+"""The landing writer's loop: bounded read -> Beam pipeline (validate, land) -> offset commit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import psycopg
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from animerec.common.config import CoreSettings
+from animerec.common.kafka import EventConsumer, topic_name
+
+from . import metrics as m
+from .config import LandingSettings
+from .pipeline import BatchResult, allowed_schemas, run_batch
+from .reader import Batch, lag, read_batch
+from .tables import check_columns, landing_tables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Totals:
+    batches: int = 0
+    read: int = 0
+    landed: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+class Writer:
+    def __init__(self, core: CoreSettings, settings: LandingSettings) -> None:
+        self.core = core
+        self.settings = settings
+        self.topics = [topic_name(core, key) for key in settings.topics]
+        self.allowed = allowed_schemas(core.topic_prefix, settings.topics)
+        self.totals = Totals()
+        with psycopg.connect(core.postgres_url) as conn:
+            check_columns(conn, list(landing_tables().values()))
+        self.consumer = EventConsumer(core, settings.group, self.topics, check=False,
+                                      max_poll_records=min(settings.batch_max_messages, 5000))
+
+    def stop(self, *_: object) -> None:
+        self.consumer.stop()
+
+    def cycle(self) -> Batch:
+        started = time.monotonic()
+        s = self.settings
+        batch = read_batch(self.consumer.kafka, s.batch_max_messages, s.poll_timeout_ms, s.read_timeout_s)
+        if batch.records:
+            result = run_batch(batch.records, core=self.core, allowed=self.allowed, runner=s.runner,
+                               dead_letter=s.dead_letter, chunk_rows=s.write_chunk_rows)
+            self._commit(batch)  # only now: every row of the batch is committed in PostgreSQL
+            self._account(batch, result, time.monotonic() - started)
+        for tp, behind in lag(self.consumer.kafka).items():
+            m.LAG.labels(tp.topic, str(tp.partition)).set(behind)
+        return batch
+
+    def _commit(self, batch: Batch) -> None:
+        offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
+        try:
+            self.consumer.kafka.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # The partitions moved to another replica, which re-reads them; ON CONFLICT keeps that harmless.
+            m.COMMIT_FAILURES.inc()
+            log.warning("offset commit refused; the new owner re-reads the batch", extra={"error": str(exc)})
+
+    def _account(self, batch: Batch, result: BatchResult, seconds: float) -> None:
+        t = self.totals
+        t.batches += 1
+        t.read += len(batch.records)
+        t.rejected += result.rejected
+        m.REJECTS.inc(result.rejected)
+        for schema, n in result.landed.items():
+            t.landed += n
+            m.LANDED.labels(schema).inc(n)
+        for schema, n in result.duplicates.items():
+            t.duplicates += n
+            m.DUPLICATES.labels(schema).inc(n)
+        m.BATCH_SECONDS.observe(seconds)
+        m.BATCH_MESSAGES.observe(len(batch.records))
+        log.info("batch landed", extra={"messages": len(batch.records), "landed": sum(result.landed.values()),
+                                        "duplicates": sum(result.duplicates.values()),
+                                        "rejected": result.rejected, "seconds": round(seconds, 3)})
+
+    def run(self, once: bool = False, join_timeout_s: float = 60.0) -> Totals:
+        """Land until stopped; with `once`, until every assigned partition is drained."""
+        started = time.monotonic()
+        try:
+            while not self.consumer.stopping:
+                batch = self.cycle()
+                if once:
+                    if batch.caught_up and not batch.records:
+                        break
+                    if batch.assigned == 0 and time.monotonic() - started > join_timeout_s:
+                        log.warning("no partitions assigned (other replicas own them all); nothing to drain")
+                        break
+                elif not batch.records:
+                    time.sleep(self.settings.idle_sleep_s)
+        finally:
+            self.consumer.close()
+        return self.totals
