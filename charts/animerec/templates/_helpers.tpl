@@ -1,0 +1,286 @@
+{{/* Names */}}
+{{- define "animerec.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "animerec.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* <fullname>-<component>; call with (list $ "component") */}}
+{{- define "animerec.component" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%s" (include "animerec.fullname" $root) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels; call with (list $ "component") */}}
+{{- define "animerec.labels" -}}
+{{- $root := index . 0 -}}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+app.kubernetes.io/part-of: animerec
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+{{ include "animerec.selectorLabels" . }}
+{{- with $root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "animerec.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "animerec.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/* Image reference; call with (list $ .Values.<svc>.image) */}}
+{{- define "animerec.image" -}}
+{{- $root := index . 0 -}}
+{{- $image := index . 1 -}}
+{{- $tag := $image.tag | default $root.Values.image.tag | default $root.Chart.AppVersion -}}
+{{- if $root.Values.image.registry -}}
+{{- printf "%s/%s:%s" (trimSuffix "/" $root.Values.image.registry) $image.repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" $image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "animerec.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "animerec.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Connection endpoints and the Secrets that hold the URLs with passwords */}}
+{{- define "animerec.kafkaBootstrap" -}}
+{{- if .Values.kafka.deploy -}}
+{{- /* Fully qualified: KEDA's operator connects from its own namespace, and so do advertised listeners. */}}
+{{- printf "%s.%s.svc:9092" (include "animerec.component" (list . "kafka")) .Release.Namespace -}}
+{{- else -}}
+{{- required "kafka.bootstrap is required when kafka.deploy is false" .Values.kafka.bootstrap -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "animerec.postgresSecret" -}}
+{{- if .Values.postgresql.existingSecret -}}
+{{- .Values.postgresql.existingSecret -}}
+{{- else if .Values.postgresql.deploy -}}
+{{- include "animerec.component" (list . "postgresql") -}}
+{{- else -}}
+{{- required "postgresql.existingSecret is required when postgresql.deploy is false" .Values.postgresql.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "animerec.redisSecret" -}}
+{{- if .Values.redis.existingSecret -}}
+{{- .Values.redis.existingSecret -}}
+{{- else if .Values.redis.deploy -}}
+{{- include "animerec.component" (list . "redis") -}}
+{{- else -}}
+{{- required "redis.existingSecret is required when redis.deploy is false" .Values.redis.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "animerec.topic" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s%s" $root.Values.config.topicPrefix (index $root.Values.topics (index . 1)).name -}}
+{{- end -}}
+
+{{/* Environment every animerec container gets: the ConfigMap plus the two secret URLs */}}
+{{- define "animerec.env" -}}
+- name: ANIMEREC_POSTGRES_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "animerec.postgresSecret" . }}
+      key: {{ .Values.postgresql.urlKey }}
+- name: ANIMEREC_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "animerec.redisSecret" . }}
+      key: {{ .Values.redis.urlKey }}
+{{- end -}}
+
+{{- define "animerec.envFrom" -}}
+- configMapRef:
+    name: {{ include "animerec.component" (list . "config") }}
+{{- end -}}
+
+{{/* Service-specific settings: a name->value map rendered as env entries; call with the map */}}
+{{- define "animerec.extraEnv" -}}
+{{- range $name, $value := . }}
+- name: {{ $name }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Hardened pod and container security contexts */}}
+{{- define "animerec.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "animerec.securityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+privileged: false
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The read-only root filesystem needs a writable /tmp (also the state dir) */}}
+{{- define "animerec.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 1Gi
+{{- end -}}
+
+{{- define "animerec.tmpMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{- define "animerec.imagePullSecrets" -}}
+{{- with .Values.image.pullSecrets }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotations: the config checksum rolls the pods when settings change */}}
+{{- define "animerec.podAnnotations" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{- with .Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Metrics port of non-HTTP services */}}
+{{- define "animerec.metricsPort" -}}
+- name: metrics
+  containerPort: {{ .Values.config.metricsPort }}
+  protocol: TCP
+{{- end -}}
+
+{{/* Probes on the metrics endpoint of a worker: the process is alive while it serves /metrics */}}
+{{- define "animerec.metricsProbes" -}}
+startupProbe:
+  httpGet: {path: /metrics, port: metrics}
+  periodSeconds: 5
+  failureThreshold: 24
+livenessProbe:
+  httpGet: {path: /metrics, port: metrics}
+  periodSeconds: 20
+  timeoutSeconds: 5
+  failureThreshold: 3
+readinessProbe:
+  httpGet: {path: /metrics, port: metrics}
+  periodSeconds: 10
+  timeoutSeconds: 5
+{{- end -}}
+
+{{/* Shared batch-pod spec (CronJobs and hook Jobs); call with (dict "root" $ "name" "x" "image" img "args" list "resources" r "nodeSelector" ns "tolerations" t "env" map) */}}
+{{- define "animerec.batchPod" -}}
+{{- $root := .root -}}
+metadata:
+  labels:
+    {{- include "animerec.selectorLabels" (list $root .component) | nindent 4 }}
+  annotations:
+    {{- include "animerec.podAnnotations" $root | nindent 4 }}
+spec:
+  restartPolicy: Never
+  serviceAccountName: {{ include "animerec.serviceAccountName" $root }}
+  automountServiceAccountToken: {{ .automountToken | default false }}
+  securityContext:
+    {{- include "animerec.podSecurityContext" $root | nindent 4 }}
+  {{- with (include "animerec.imagePullSecrets" $root | trim) }}{{ . | nindent 2 }}{{- end }}
+  {{- with .nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: {{ .component }}
+      image: {{ include "animerec.image" (list $root .image) }}
+      imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+      {{- with .command }}
+      command:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      args:
+        {{- toYaml .args | nindent 8 }}
+      {{- if not .inline }}
+      envFrom:
+        {{- include "animerec.envFrom" $root | nindent 8 }}
+      {{- end }}
+      env:
+        {{- include "animerec.env" $root | nindent 8 }}
+        {{- with (include "animerec.extraEnv" .env | trim) }}{{ . | nindent 8 }}{{- end }}
+      securityContext:
+        {{- include "animerec.securityContext" $root | nindent 8 }}
+      resources:
+        {{- toYaml .resources | nindent 8 }}
+      volumeMounts:
+        {{- include "animerec.tmpMount" $root | nindent 8 }}
+        {{- with .extraMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+  volumes:
+    {{- include "animerec.tmpVolume" $root | nindent 4 }}
+    {{- with .extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end -}}
+
+{{/* Crawler settings; the variable names follow animerec.crawler's settings class */}}
+{{- define "animerec.crawlerEnv" -}}
+- name: ANIMEREC_CRAWLER_GROUP
+  value: {{ .Values.crawler.consumerGroup | quote }}
+- name: ANIMEREC_CRAWLER_SOURCE
+  value: {{ .Values.crawler.source | quote }}
+{{- include "animerec.extraEnv" .Values.crawler.env }}
+{{- end -}}
+
+{{/* Core settings (ANIMEREC_*): the ConfigMap's data, and inline env of hook Jobs (which run before it exists) */}}
+{{- define "animerec.coreConfig" -}}
+ANIMEREC_KAFKA_BOOTSTRAP: {{ include "animerec.kafkaBootstrap" . | quote }}
+ANIMEREC_KAFKA_SESSION_TIMEOUT_MS: {{ .Values.config.kafkaSessionTimeoutMs | quote }}
+ANIMEREC_KAFKA_COMPRESSION: {{ .Values.config.kafkaCompression | quote }}
+ANIMEREC_TOPIC_PREFIX: {{ .Values.config.topicPrefix | quote }}
+ANIMEREC_REDIS_PREFIX: {{ .Values.config.redisPrefix | quote }}
+ANIMEREC_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
+ANIMEREC_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
+ANIMEREC_METRICS_PORT: {{ .Values.config.metricsPort | quote }}
+ANIMEREC_SCHEMAS_DIR: "/app/schemas"
+# The root filesystem is read-only: state and caches go to the /tmp emptyDir.
+ANIMEREC_STATE_DIR: "/tmp/animerec"
+HOME: "/tmp"
+{{- range $name, $value := .Values.config.extraEnv }}
+{{ $name }}: {{ $value | quote }}
+{{- end }}
+{{- end -}}
