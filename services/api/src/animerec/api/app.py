@@ -1,0 +1,280 @@
+"""The Starlette application: routes, error mapping, security headers and metrics around every request."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from animerec.common import config
+from animerec.common.config import CoreSettings
+from animerec.common.recstore import AsyncRecStore, NoLiveVersion, VersionGone
+
+from . import errors, feedback, openapi, web
+from .apimetrics import ApiMetrics
+from .coldstart import CrawlRequester
+from .errors import ApiError
+from .service import Recommender
+from .settings import ApiSettings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Services:
+    core: CoreSettings
+    settings: ApiSettings
+    metrics: ApiMetrics
+    redis: Any = None
+    store: AsyncRecStore | None = None
+    recommender: Recommender | None = None
+    crawler: CrawlRequester | None = None
+    feedback: feedback.FeedbackSink | None = None
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def security_headers(settings: ApiSettings) -> list[tuple[bytes, bytes]]:
+    images = " ".join(h for h in settings.image_hosts.split() if h)
+    csp = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+           f"img-src 'self' data: {images}; connect-src 'self'; form-action 'self'; "
+           "base-uri 'none'; frame-ancestors 'none'")
+    pairs = {
+        "content-security-policy": csp,
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+        "referrer-policy": "no-referrer",
+        "cross-origin-opener-policy": "same-origin",
+        "cross-origin-resource-policy": "same-origin",
+        "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+        "strict-transport-security": "max-age=31536000; includeSubDomains",
+        "cache-control": "no-store",
+    }
+    return [(k.encode(), v.encode()) for k, v in pairs.items()]
+
+
+def error_body(status: int, code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message, "status": status}}).encode()
+
+
+class Observe:
+    """Pure ASGI middleware: security headers on every answer, latency and status metrics by route template,
+    and a JSON 500 (with the same headers) for anything unexpected."""
+
+    def __init__(self, app: Callable, metrics: ApiMetrics, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.headers = headers
+        self.names = {k for k, _ in headers}
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        state = {"status": 500, "started": False}
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                state["status"], state["started"] = message["status"], True
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *[(k, v) for k, v in self.headers if k not in present]]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error", extra={"path": scope.get("path")})
+            if not state["started"]:
+                body = error_body(500, "internal", "something went wrong on our side")
+                await send_with_headers({"type": "http.response.start", "status": 500, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            self.metrics.latency.labels(label, method).observe(time.perf_counter() - start)
+            self.metrics.requests.labels(label, method, str(state["status"])).inc()
+
+
+# --- error mapping -------------------------------------------------------------------------------------------
+
+def _json_error(err: ApiError) -> JSONResponse:
+    return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    return _json_error(exc)  # type: ignore[arg-type]
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    return _json_error(ApiError(exc.status_code, code, str(exc.detail), headers))
+
+
+async def on_unavailable(request: Request, exc: Exception) -> Response:
+    retry = str(services(request).settings.retry_after_seconds)
+    if isinstance(exc, NoLiveVersion):
+        err = ApiError(503, "not_published", "no recommendations have been published yet", {"Retry-After": retry})
+    else:
+        log.warning("Redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        err = ApiError(503, "store_unavailable", "the recommendation store is unreachable; retry shortly",
+                       {"Retry-After": retry})
+    return _json_error(err)
+
+
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, NoLiveVersion, VersionGone)
+
+
+# --- API routes ----------------------------------------------------------------------------------------------
+
+async def recommendations(request: Request) -> Response:
+    svc = services(request)
+    user = errors.user_name(request.path_params["name"])
+    n = errors.int_param(request.query_params, "n", svc.settings.default_n, 1, svc.settings.max_n)
+    sample = errors.int_param(request.query_params, "sample", None, 1, svc.settings.max_n)
+    if sample is not None and sample > n:
+        raise ApiError(400, "bad_sample", f"sample ({sample}) cannot be larger than n ({n})")
+    return JSONResponse(await svc.recommender.recommendations(user, n, sample))
+
+
+async def anime(request: Request) -> Response:
+    return JSONResponse(await services(request).recommender.anime(errors.anime_id(request.path_params["anime_id"])))
+
+
+async def similar(request: Request) -> Response:
+    svc = services(request)
+    anime_id = errors.anime_id(request.path_params["anime_id"])
+    n = errors.int_param(request.query_params, "n", svc.settings.default_n, 1, svc.settings.max_n)
+    return JSONResponse(await svc.recommender.similar(anime_id, n))
+
+
+async def trending(request: Request) -> Response:
+    svc = services(request)
+    n = errors.int_param(request.query_params, "n", svc.settings.default_n, 1, svc.settings.max_n)
+    return JSONResponse(await svc.recommender.trending(n))
+
+
+async def post_feedback(request: Request) -> Response:
+    svc = services(request)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the feedback as application/json")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > feedback.MAX_BODY:
+            raise ApiError(413, "body_too_large", f"the body may be at most {feedback.MAX_BODY} bytes")
+    event = feedback.parse(bytes(body))
+    await svc.feedback.send(event)
+    svc.metrics.feedback.labels(event["action"]).inc()
+    return JSONResponse({"event_id": event["event_id"], "status": "accepted"}, status_code=202)
+
+
+# --- operations ----------------------------------------------------------------------------------------------
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    svc = services(request)
+    checks: dict[str, str] = {}
+    version = None
+    try:
+        await svc.redis.ping()
+        version = await svc.store.live_version()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"unreachable: {type(exc).__name__}"
+    checks["kafka"] = "ok" if await svc.feedback.ready() else "unreachable"
+    checks["published"] = "yes" if version else "not yet"
+    ready = checks["redis"] == "ok" and checks["kafka"] == "ok"
+    headers = {} if ready else {"Retry-After": str(svc.settings.retry_after_seconds)}
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks, "version": version},
+                        status_code=200 if ready else 503, headers=headers)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(services(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi_json(request: Request) -> Response:
+    s = services(request).settings
+    return JSONResponse(openapi.document(s.default_n, s.max_n))
+
+
+# --- assembly ------------------------------------------------------------------------------------------------
+
+def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = None, *,
+               crawler_transport: httpx.AsyncBaseTransport | None = None,
+               producer_factory: Callable[[], Any] | None = None, rng: random.Random | None = None) -> Starlette:
+    """Build the app. Connections open in the lifespan, so one app object serves one event loop."""
+    core = core or config.core()
+    settings = settings or config.load(ApiSettings)
+    svc = Services(core=core, settings=settings, metrics=ApiMetrics.create())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        svc.redis = aioredis.Redis.from_url(
+            core.redis_url, decode_responses=True, socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds, retry_on_timeout=False)
+        svc.store = AsyncRecStore(svc.redis, core.redis_prefix, version_cache_seconds=settings.version_cache_seconds)
+        svc.crawler = CrawlRequester(settings, svc.redis, svc.store, svc.metrics, core.redis_prefix,
+                                     transport=crawler_transport)
+        svc.recommender = Recommender(settings, svc.store, svc.metrics, svc.crawler, rng=rng)
+        svc.feedback = feedback.FeedbackSink(core, settings.feedback_timeout_seconds, settings.retry_after_seconds,
+                                             producer_factory)
+        try:
+            yield
+        finally:
+            await svc.crawler.close()
+            await svc.feedback.close()
+            await svc.redis.aclose()
+
+    routes = [
+        Route("/", web.index, methods=["GET"], name="index"),
+        Route("/docs", web.docs, methods=["GET"], name="docs"),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/v1/users/{name}/recommendations", recommendations, methods=["GET"]),
+        Route("/v1/anime/{anime_id}", anime, methods=["GET"]),
+        Route("/v1/anime/{anime_id}/similar", similar, methods=["GET"]),
+        Route("/v1/trending", trending, methods=["GET"]),
+        Route("/v1/feedback", post_feedback, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    handlers: dict[Any, Callable] = {ApiError: on_api_error, HTTPException: on_http_error}
+    handlers.update({cls: on_unavailable for cls in UNAVAILABLE})
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app.router.redirect_slashes = False  # no redirects at all: nothing to abuse as an open redirect
+    app.state.services = svc
+    app.add_middleware(Observe, metrics=svc.metrics, headers=security_headers(settings))
+    return app

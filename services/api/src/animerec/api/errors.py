@@ -1,0 +1,55 @@
+"""Request validation: every bad input becomes an `ApiError` that answers 4xx with a JSON body."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# MyAnimeList user names: 2 to 16 letters, digits, '_' or '-'.
+USER_NAME = re.compile(r"^[A-Za-z0-9_-]{2,16}$")
+USER_NAME_PATTERN = USER_NAME.pattern
+MAX_ANIME_ID = 2**31 - 1
+
+
+class ApiError(Exception):
+    """An answer other than 200, with a machine-readable code and a sentence for people."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "status": self.status}}
+
+
+def user_name(raw: str) -> str:
+    if not USER_NAME.match(raw):
+        raise ApiError(400, "bad_user_name",
+                       "user names are 2 to 16 letters, digits, '_' or '-' (MyAnimeList rules)")
+    return raw
+
+
+def anime_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 1 <= int(raw) <= MAX_ANIME_ID):
+        raise ApiError(400, "bad_anime_id", f"anime ids are whole numbers from 1 to {MAX_ANIME_ID}")
+    return int(raw)
+
+
+def int_param(params: Mapping[str, str], name: str, default: int | None, lo: int, hi: int) -> int | None:
+    """An optional integer query parameter within [lo, hi]."""
+    values = params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []
+    if not values:
+        return default
+    if len(values) > 1:
+        raise ApiError(400, f"bad_{name}", f"give {name} at most once")
+    raw = values[0].strip()
+    if len(raw) > 12 or not (raw.isascii() and (raw.isdigit() or (raw[:1] == "-" and raw[1:].isdigit()))):
+        raise ApiError(400, f"bad_{name}", f"{name} must be a whole number from {lo} to {hi}")
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise ApiError(400, f"bad_{name}", f"{name} must be a whole number from {lo} to {hi}")
+    return value
+

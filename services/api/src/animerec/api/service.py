@@ -1,0 +1,173 @@
+"""What the routes answer: recommendations, anime cards, similar anime, trending; all from one published version."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from animerec.common.recstore import AsyncRecStore, AsyncRecView
+
+from . import coldstart
+from .apimetrics import ApiMetrics
+from .coldstart import CrawlRequester
+from .errors import ApiError
+from .settings import ApiSettings
+
+MAL_ANIME_URL = "https://myanimelist.net/anime/{}"
+
+MESSAGES = {
+    coldstart.REQUESTED: "We don't know {user} yet: their MyAnimeList profile is being fetched. "
+                         "Meanwhile, here are {kind} anime.",
+    coldstart.PENDING: "{user}'s MyAnimeList profile is still being fetched. Meanwhile, here are {kind} anime.",
+    coldstart.RATE_LIMITED: "We don't know {user} yet and are fetching many profiles right now; try again in a "
+                            "few minutes. Meanwhile, here are {kind} anime.",
+    coldstart.FAILED: "We could not fetch {user}'s MyAnimeList profile; we will try again later. "
+                      "Meanwhile, here are {kind} anime.",
+    coldstart.DISABLED: "We don't know {user} yet. Here are {kind} anime instead.",
+    coldstart.DONE: "{user}'s list is empty or private, so here are {kind} anime.",
+}
+
+
+def card_fields(anime_id: int, card: dict[str, Any] | None) -> dict[str, Any]:
+    card = card or {}
+    genres = card.get("genres") or []
+    if isinstance(genres, str):
+        genres = [g.strip() for g in genres.split(",") if g.strip()]
+    return {
+        "anime_id": anime_id,
+        "title": card.get("title"),
+        "picture": card.get("main_pic") or card.get("picture"),
+        "score": card.get("score"),
+        "genres": [str(g) for g in genres],
+        "url": card.get("url") or MAL_ANIME_URL.format(anime_id),
+        "type": card.get("type"),
+    }
+
+
+class CardCache:
+    """Cards of the live version kept in memory: they never change within a version."""
+
+    def __init__(self, size: int, metrics: ApiMetrics) -> None:
+        self.size = size
+        self.metrics = metrics
+        self.version: str | None = None
+        self.cards: dict[int, dict[str, Any] | None] = {}
+
+    async def get(self, view: AsyncRecView, ids: list[int]) -> dict[int, dict[str, Any] | None]:
+        if view.version != self.version:
+            self.version, self.cards = view.version, {}
+        found = {i: self.cards[i] for i in ids if i in self.cards}
+        missing = [i for i in ids if i not in found]
+        if found:
+            self.metrics.cache.labels("cards", "hit").inc(len(found))
+        if missing:
+            self.metrics.cache.labels("cards", "miss").inc(len(missing))
+            fetched = await view.cards(missing)
+            for i in missing:
+                found[i] = fetched.get(i)
+            if self.size and view.version == self.version:
+                while len(self.cards) + len(missing) > self.size and self.cards:
+                    self.cards.pop(next(iter(self.cards)))  # oldest first
+                self.cards.update((i, found[i]) for i in missing if len(self.cards) < self.size)
+        return found
+
+
+class Recommender:
+    def __init__(self, settings: ApiSettings, store: AsyncRecStore, metrics: ApiMetrics,
+                 crawler: CrawlRequester, rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.metrics = metrics
+        self.crawler = crawler
+        self.card_cache = CardCache(settings.card_cache_size, metrics)
+        self.rng = rng or random.Random()
+
+    async def _items(self, view: AsyncRecView, rows: list[tuple[int, float | None, str | None]]
+                     ) -> list[dict[str, Any]]:
+        cards = await self.card_cache.get(view, [r[0] for r in rows])
+        items = []
+        for rank, (anime_id, score, reason) in enumerate(rows, start=1):
+            item = card_fields(anime_id, cards.get(anime_id))
+            item.update(rank=rank, rec_score=None if score is None else round(score, 6), reason=reason)
+            items.append(item)
+        return items
+
+    def _sample(self, rows: list, sample: int | None) -> list:
+        if sample is None or sample >= len(rows):
+            return rows
+        picked = sorted(self.rng.sample(range(len(rows)), sample))
+        return [rows[i] for i in picked]
+
+    async def recommendations(self, user: str, n: int, sample: int | None) -> dict[str, Any]:
+        return await self.store.read(lambda view: self._recommendations(view, user, n, sample))
+
+    async def _recommendations(self, view: AsyncRecView, user: str, n: int, sample: int | None) -> dict[str, Any]:
+        recs, seen = await view.user(user)
+        answer: dict[str, Any] = {"user": user, "version": view.version, "n": n, "sample": sample}
+        if recs is not None:
+            self.metrics.cache.labels("user_recs", "hit").inc()
+            rows = [(r.anime_id, r.score, r.reason) for r in recs if r.anime_id not in seen][:n]
+            ranked = await self._items(view, self._sample(rows, sample))
+            return {**answer, "source": "model", "fallback": None, "crawl": None, "message": None, "items": ranked}
+        self.metrics.cache.labels("user_recs", "miss").inc()
+
+        fresh = await self.store.user_list(user)
+        crawl = coldstart.DONE
+        if fresh is not None:
+            self.metrics.cache.labels("fresh_list", "hit").inc()
+            entries = fresh.get("entries") or []
+            listed = {int(e[0]) for e in entries}
+            seeds = coldstart.recent_completed(entries, self.settings.recent_completed)
+            similar = await view.similar_many([s for s, _ in seeds])
+            blended = coldstart.blend(seeds, similar, listed)[:n]
+            if blended:
+                self.metrics.fallbacks.labels("recent_completed").inc()
+                titles = await self.card_cache.get(view, sorted({seed for _, _, seed in blended}))
+                rows = [(a, s, f"because you completed {(titles.get(seed) or {}).get('title') or f'anime {seed}'}")
+                        for a, s, seed in blended]
+                items = await self._items(view, self._sample(rows, sample))
+                return {**answer, "source": "recent_completed", "fallback": None, "crawl": coldstart.DONE,
+                        "message": f"Based on what {user} completed recently; full recommendations come with the "
+                                   "next model run.", "items": items}
+        else:
+            self.metrics.cache.labels("fresh_list", "miss").inc()
+            listed = set()
+            crawl = await self.crawler.request(user)
+
+        popular, trending = await view.lists()
+        lists = {"popular": popular, "trending": trending}
+        prefer = self.settings.fallback
+        other = "trending" if prefer == "popular" else "popular"
+        kind = prefer if lists[prefer] or not lists[other] else other
+        self.metrics.fallbacks.labels(kind).inc()
+        rows = [(a, None, None) for a in lists[kind] if a not in listed][:n]
+        items = await self._items(view, self._sample(rows, sample))
+        return {**answer, "source": "fallback", "fallback": kind, "crawl": crawl,
+                "message": MESSAGES[crawl].format(user=user, kind=kind), "items": items}
+
+    async def anime(self, anime_id: int) -> dict[str, Any]:
+        async def read(view: AsyncRecView) -> dict[str, Any]:
+            card = (await self.card_cache.get(view, [anime_id]))[anime_id]
+            if card is None:
+                raise ApiError(404, "unknown_anime", f"no anime {anime_id} in the published catalogue")
+            return {"version": view.version, **card_fields(anime_id, card)}
+        return await self.store.read(read)
+
+    async def similar(self, anime_id: int, n: int) -> dict[str, Any]:
+        async def read(view: AsyncRecView) -> dict[str, Any]:
+            similar = await view.similar(anime_id, n)
+            if similar is None:
+                if (await self.card_cache.get(view, [anime_id]))[anime_id] is None:
+                    raise ApiError(404, "unknown_anime", f"no anime {anime_id} in the published catalogue")
+                similar = []
+            items = await self._items(view, [(a, s, None) for a, s in similar])
+            return {"anime_id": anime_id, "version": view.version, "n": n, "items": items}
+        return await self.store.read(read)
+
+    async def trending(self, n: int) -> dict[str, Any]:
+        async def read(view: AsyncRecView) -> dict[str, Any]:
+            popular, trending = await view.lists()
+            source = "trending" if trending else "popular"
+            rows = [(a, None, None) for a in (trending or popular)[:n]]
+            return {"version": view.version, "n": n, "source": source, "items": await self._items(view, rows)}
+        return await self.store.read(read)

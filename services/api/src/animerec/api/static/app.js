@@ -1,0 +1,124 @@
+// Progressive enhancement of the server-rendered page: "show me others" without a reload,
+// like/dislike/click feedback, and a placeholder for covers that fail to load.
+(function () {
+  "use strict";
+  const app = document.getElementById("app");
+  if (!app) return;
+  const cardsBox = document.getElementById("cards");
+  const message = document.getElementById("message");
+  const template = document.getElementById("card-template");
+  const top = Number(app.dataset.top || 20);
+  const count = Number(app.dataset.cards || 5);
+  const PLACEHOLDER = "/static/cover.svg";
+
+  function say(text, kind) {
+    message.hidden = !text;
+    message.textContent = text || "";
+    message.className = "message" + (kind ? " " + kind : "");
+  }
+
+  function fill(item, position) {
+    const node = template.content.firstElementChild.cloneNode(true);
+    node.dataset.animeId = String(item.anime_id);
+    node.dataset.position = String(position);
+    node.querySelectorAll("a").forEach(function (a) { a.href = item.url; });
+    const img = node.querySelector("img");
+    img.src = item.picture || PLACEHOLDER;
+    node.querySelector(".title a").textContent = item.title || "Anime #" + item.anime_id;
+    const meta = node.querySelector(".meta");
+    meta.textContent = "";
+    if (item.score !== null && item.score !== undefined) {
+      const s = document.createElement("span");
+      s.className = "score";
+      s.title = "MyAnimeList score";
+      s.textContent = "\u2605 " + Number(item.score).toFixed(2);
+      meta.appendChild(s);
+    }
+    if (item.type) {
+      const t = document.createElement("span");
+      t.className = "type";
+      t.textContent = item.type;
+      meta.appendChild(t);
+    }
+    node.querySelector(".genres").textContent = (item.genres || []).slice(0, 4).join(" \u00b7 ");
+    const reason = node.querySelector(".reason");
+    if (item.reason) {
+      const p = reason || document.createElement("p");
+      p.className = "reason";
+      p.textContent = item.reason;
+      if (!reason) node.querySelector(".genres").after(p);
+    } else if (reason) {
+      reason.remove();
+    }
+    return node;
+  }
+
+  async function others(event) {
+    const user = app.dataset.user;
+    if (!user) return;
+    event.preventDefault();
+    const button = event.submitter || document.getElementById("others");
+    button.disabled = true;
+    try {
+      const url = "/v1/users/" + encodeURIComponent(user) + "/recommendations?n=" + top + "&sample=" + count;
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      const body = await response.json().catch(function () { return null; });
+      if (!response.ok || !body) {
+        say((body && body.error && body.error.message) || "Something went wrong; please try again.", "error");
+        return;
+      }
+      app.dataset.version = body.version || "";
+      cardsBox.replaceChildren.apply(cardsBox, body.items.map(fill));
+      say(body.message, body.source === "model" ? "" : "notice");
+    } catch (err) {
+      say("We could not reach animerec; check your connection and try again.", "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function feedback(card, action, keepalive) {
+    const context = { surface: "web", position: Number(card.dataset.position || 0) };
+    if (app.dataset.version) context.model_version = app.dataset.version.slice(0, 64);
+    return fetch("/v1/feedback", {
+      method: "POST",
+      keepalive: !!keepalive,
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: app.dataset.user, anime_id: Number(card.dataset.animeId), action: action,
+                             context: context })
+    });
+  }
+
+  document.addEventListener("click", async function (event) {
+    const card = event.target.closest && event.target.closest(".card");
+    if (!card || !app.dataset.user) return;
+    const button = event.target.closest("button[data-action]");
+    if (!button) {
+      if (event.target.closest("a")) feedback(card, "click", true).catch(function () {});
+      return;
+    }
+    const action = button.dataset.action;
+    card.querySelectorAll("button[data-action]").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+    try {
+      const response = await feedback(card, action, false);
+      if (!response.ok) throw new Error(String(response.status));
+      button.setAttribute("aria-pressed", "true");
+      say(action === "like" ? "Thanks! We'll show you more like this." : "Got it, fewer like this.", "");
+    } catch (err) {
+      say("Your feedback could not be saved right now; please try again.", "error");
+    }
+  });
+
+  const othersForm = document.querySelector("form.others");
+  if (othersForm) othersForm.addEventListener("submit", others);
+
+  // Covers come from another host; when one cannot load, show the placeholder instead of a broken image.
+  document.addEventListener("error", function (event) {
+    const img = event.target;
+    if (img && img.tagName === "IMG" && !img.src.endsWith(PLACEHOLDER)) img.src = PLACEHOLDER;
+  }, true);
+})();
+// Images that failed before this script ran.
+document.querySelectorAll("#cards img").forEach(function (img) {
+  if (img.complete && img.naturalWidth === 0 && !img.src.endsWith("/static/cover.svg")) img.src = "/static/cover.svg";
+});
