@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from animerec.crawler import urls
 from animerec.crawler.parsers import jikan, mal_anime, mal_lists, mal_user
-from animerec.crawler.parsers.base import STATUSES, Ctx, Page, ParseError, html
+from animerec.crawler.parsers.base import STATUSES, Ctx, Page, ParseError, first, html, is_not_found
 from animerec.crawler.parsers.values import parse_iso
 
 __all__ = ["PAGE_TYPES", "STATUSES", "Page", "ParseError", "parse"]
@@ -46,6 +46,22 @@ def _moment(crawled_at: str | None) -> dt.datetime:
     return value
 
 
+def _check_same_page(ctx: Ctx, doc) -> None:
+    """MAL names each page in og:url; a body for another page type (a manga page, a characters tab,
+    a redirect) must not be read as this one."""
+    if is_not_found(doc):
+        return
+    og = first(doc, '//meta[@property="og:url"]/@content')
+    if not og or "myanimelist.net" not in og:
+        return
+    try:
+        actual = urls.page_type(og.strip())
+    except ValueError:
+        actual = None
+    if actual != ctx.page_type:
+        raise ctx.fail(f"the body is the page {og.strip()}, not a {ctx.page_type} page")
+
+
 def parse(url: str, body: bytes, *, page_type: str | None = None, crawled_at: str | None = None) -> Page:
     """Parse one MAL page or Jikan response. The page type comes from the URL unless given.
 
@@ -68,7 +84,9 @@ def parse(url: str, body: bytes, *, page_type: str | None = None, crawled_at: st
         if json_parser is not None:
             json_parser(ctx, body)
         elif source == "mal":
-            _MAL_HTML[page_type](ctx, html(ctx, body))
+            doc = html(ctx, body)
+            _check_same_page(ctx, doc)
+            _MAL_HTML[page_type](ctx, doc)
         else:
             raise ctx.fail(f"Jikan v4 has no {page_type} endpoint")
     except ParseError:

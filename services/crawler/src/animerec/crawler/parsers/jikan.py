@@ -10,6 +10,7 @@ from typing import Any
 
 from animerec.crawler import urls
 from animerec.crawler.parsers.base import USER_NAME, Ctx, anime_id_of, json_body, user_of
+from animerec.crawler.parsers.mal_anime import SEASONS
 from animerec.crawler.parsers.values import date_or_none, iso_or_none, to_float, to_int
 
 
@@ -90,7 +91,8 @@ def anime(ctx: Ctx, body: bytes) -> None:
         main_pic=_image(data.get("images")), type=data.get("type"), source_type=data.get("source"),
         num_episodes=to_int(data.get("episodes")), status=data.get("status"),
         start_date=date_or_none(aired.get("from")), end_date=date_or_none(aired.get("to")),
-        season=f"{season} {year}".lower() if season and year else None, studios=_names(data.get("studios")),
+        season=f"{season} {year}".lower() if str(season).lower() in SEASONS and year else None,
+        studios=_names(data.get("studios")),
         genres=_names(data.get("genres"), data.get("explicit_genres"), data.get("themes"), data.get("demographics")),
         score=score if score and 1 <= score <= 10 else None, score_count=to_int(data.get("scored_by")),
         score_rank=to_int(data.get("rank")) or None, popularity_rank=to_int(data.get("popularity")) or None,

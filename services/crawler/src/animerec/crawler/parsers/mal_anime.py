@@ -22,6 +22,7 @@ from animerec.crawler.parsers.base import (
 )
 from animerec.crawler.parsers.values import aired_range, clean, mal_date, parse_mal_date, to_float, to_int
 
+SEASONS = ("winter", "spring", "summer", "fall")
 _NO_SYNOPSIS = ("No synopsis information has been added", "No synopsis has been added")
 
 
@@ -97,7 +98,9 @@ def parse_anime(ctx: Ctx, doc) -> None:
     pic = (first(doc, '//img[@itemprop="image"]/@data-src') or first(doc, '//img[@itemprop="image"]/@src')
            or first(doc, '//meta[@property="og:image"]/@content'))
     start, end = aired_range(_value(box, "Aired"))
-    season = _none_if(_value(box, "Premiered"), "?")
+    season = clean((_value(box, "Premiered") or "").lower())
+    if not season or season.split()[0] not in SEASONS:
+        season = None
     score = to_float(text_of(first(doc, '//*[@itemprop="ratingValue"]'))) \
         or to_float(text_of(first(doc, f'//div[{has_class("score-label")}]')))
     score_count = to_int(text_of(first(doc, '//*[@itemprop="ratingCount"]'))) \
@@ -107,7 +110,7 @@ def parse_anime(ctx: Ctx, doc) -> None:
         main_pic=clean(pic), type=_none_if(_value(box, "Type"), "Unknown"),
         source_type=_none_if(_value(box, "Source"), "Unknown"), num_episodes=to_int(_value(box, "Episodes")),
         status=_value(box, "Status"), start_date=start, end_date=end,
-        season=season.lower() if season else None,
+        season=season,
         studios=[s for s in _names(box, "Studios") if s != "None found"],
         genres=_names(box, "Genres", "Genre", "Themes", "Theme", "Demographic", "Demographics"),
         score=score if score and 1 <= score <= 10 else None, score_count=score_count,
@@ -222,12 +225,11 @@ def parse_reviews(ctx: Ctx, doc) -> None:
         count += _old_review(ctx, aid, block)
     for block in doc.xpath(f'//div[{has_class("review-element")}]'):
         count += _new_review(ctx, aid, block)
-    page = urls.query_int(ctx.url, "p", 1)
+    # MAL links a next page even from the last one, so only a full page has a successor.
     if count == 0:
         ctx.page.status = "empty"
-    elif count >= _REVIEWS_PER_PAGE or doc.xpath(f'//a[contains(@href, "reviews?p={page + 1}")]'
-                                                   f' | //a[contains(@href, "&p={page + 1}")]'):
-        ctx.page.next_url = f"{urls.MAL}/anime/{aid}/_/reviews?p={page + 1}"
+    elif count >= _REVIEWS_PER_PAGE:
+        ctx.page.next_url = f"{urls.MAL}/anime/{aid}/_/reviews?p={urls.query_int(ctx.url, 'p', 1) + 1}"
     collect_links(ctx, doc, skip_anime=aid)
 
 
