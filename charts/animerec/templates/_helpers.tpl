@@ -261,8 +261,6 @@ spec:
 {{- define "animerec.crawlerEnv" -}}
 - name: ANIMEREC_CRAWLER_GROUP
   value: {{ .Values.crawler.consumerGroup | quote }}
-- name: ANIMEREC_CRAWLER_SOURCE
-  value: {{ .Values.crawler.source | quote }}
 {{- include "animerec.extraEnv" .Values.crawler.env }}
 {{- end -}}
 
@@ -283,4 +281,26 @@ HOME: "/tmp"
 {{- range $name, $value := .Values.config.extraEnv }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* Labels of the metrics the Argo controller emits for our workflows: its scrape labels name its own namespace */}}
+{{- define "animerec.argoMetricLabels" -}}
+- key: release_namespace
+  value: {{ .Release.Namespace | quote }}
+- key: release
+  value: {{ .Release.Name | quote }}
+{{- end -}}
+
+{{/* Non-empty when the ETL runs as an Argo CronWorkflow: wanted and served by the cluster */}}
+{{- define "animerec.etlOnArgo" -}}
+{{- if and .Values.etl.argo.enabled (.Capabilities.APIVersions.Has "argoproj.io/v1alpha1/CronWorkflow") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* Non-empty when the pipelines are scheduled: in-pod runs, or Kubeflow with an endpoint */}}
+{{- define "animerec.pipelinesScheduled" -}}
+{{- if and .Values.pipelines.enabled (or (eq .Values.pipelines.mode "local") .Values.pipelines.kfpEndpoint) -}}
+true
+{{- end -}}
 {{- end -}}
