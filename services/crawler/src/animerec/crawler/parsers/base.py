@@ -125,6 +125,10 @@ def html(ctx: Ctx, body: bytes) -> etree._Element:
     text = body.decode("utf-8", errors="replace") if isinstance(body, (bytes, bytearray)) else str(body)
     if not text.strip():
         raise ctx.fail("empty body")
+    # Every real MAL page ends with </html>; a body without it was cut off in transfer, and its
+    # missing half would otherwise read as "no reviews" / "no friends".
+    if "</html>" not in text[-4096:].lower():
+        raise ctx.fail("truncated body (no closing </html>)")
     try:
         doc = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:

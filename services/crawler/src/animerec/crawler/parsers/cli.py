@@ -20,7 +20,7 @@ from animerec.crawler.parsers import parse as parse_page
 @click.option("--crawled-at", default=None, help="RFC 3339 time of the fetch (relative dates count from it); "
               "default: now.")
 def parse(path: str, url: str, page_type: str | None, crawled_at: str | None) -> None:
-    """Print each item of a saved MAL page / Jikan response as one JSON line with a `type` key.
+    """Print each item of a saved MAL page / Jikan response as one JSON line: {"type": page type, "item": {...}}.
 
     A summary line (status, next page, discovered links) goes to stderr.
     """
@@ -31,7 +31,8 @@ def parse(path: str, url: str, page_type: str | None, crawled_at: str | None) ->
         raise click.ClickException(str(exc)) from None
     out = click.get_text_stream("stdout")
     for item in page.items:
-        out.write(json.dumps({"type": page.page_type, **item}, ensure_ascii=False) + "\n")
+        # nested, because anime_info has a field named "type" (TV, Movie, ...) of its own
+        out.write(json.dumps({"type": page.page_type, "item": item}, ensure_ascii=False) + "\n")
     summary = {"type": page.page_type, "source": page.source, "status": page.status, "items": len(page.items),
                "next_url": page.next_url, "links": page.links}
     click.echo(json.dumps(summary, ensure_ascii=False), err=True)
