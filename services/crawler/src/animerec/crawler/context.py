@@ -1,0 +1,33 @@
+"""What every crawler of one process shares: sink, bookkeeping, the shared dupefilter, rate limiters
+and the jobs in flight. Spiders carry it (`spider.shared`); middlewares and pipelines reach it there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ratelimit
+from .bookkeeping import Bookkeeper
+from .dupefilter import RecentCrawls
+from .jobs import Job
+from .settings import CrawlerSettings
+from .sinks import Sink
+from .targets import origin
+
+
+@dataclass
+class Shared:
+    settings: CrawlerSettings
+    sink: Sink
+    bookkeeper: Bookkeeper
+    recent: RecentCrawls
+    limiters: dict[str, ratelimit.RateLimiter] = field(default_factory=dict)
+    jobs: dict[int, Job] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.limiters:
+            self.limiters = {"api.jikan.moe": ratelimit.jikan(self.settings.jikan_rate_per_s,
+                                                              self.settings.jikan_rate_per_min)}
+
+    def fetch_hosts(self) -> set[tuple[str, str, int]]:
+        """(scheme, host, port) requests may actually go to: the configured MAL and Jikan bases."""
+        return {origin(self.settings.mal_base_url), origin(self.settings.jikan_base_url)}
