@@ -85,7 +85,8 @@ class FeedbackSink:
         self.retry_after = retry_after
         self.topic = topic_name(core, "feedback")
         self._factory = producer_factory or (lambda: EventProducer(
-            core, "api", acks="all", max_block_ms=int(timeout * 1000), request_timeout_ms=int(timeout * 1000)))
+            core, "api", acks="all", max_block_ms=int(timeout * 1000), request_timeout_ms=int(timeout * 1000),
+            bootstrap_timeout_ms=int(timeout * 1000)))
         self._producer: Any = None
         self._lock = asyncio.Lock()
 
@@ -96,10 +97,13 @@ class FeedbackSink:
     async def _get_producer(self) -> Any:
         async with self._lock:
             if self._producer is None:
+                # fail fast (and without a producer stuck in its bootstrap) when nothing listens
+                if not await self.ready():
+                    raise self.unavailable("the event broker is not reachable")
                 try:
                     self._producer = await anyio.to_thread.run_sync(self._factory)
                 except Exception as exc:
-                    log.warning("Kafka producer unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+                    log.warning("Kafka producer unavailable: %s: %s", type(exc).__name__, exc)
                     raise self.unavailable("the event broker is not reachable") from None
         return self._producer
 
