@@ -22,6 +22,8 @@ OUT = Path(__file__).resolve().parent.parent / "charts" / "animerec" / "files" /
 PROMETHEUS = {"type": "prometheus", "uid": "__PROMETHEUS_UID__"}
 POSTGRES = {"type": "grafana-postgresql-datasource", "uid": "__POSTGRES_UID__"}
 NS = 'namespace="$namespace"'
+# Page statuses that count as crawl errors (the same matcher as the AnimerecCrawlErrorRateHigh alert).
+CRAWL_ERRORS = 'status=~"parse_error|fetch_error|http_.*"'
 WIDTH = 24
 
 
@@ -125,6 +127,11 @@ def ratio(metric: str, matcher: str, by: str = "", window: str = "5m") -> str:
     return f"{rate(metric, by, window, matcher)} / {rate(metric, by, window)}"
 
 
+def lag(metric: str) -> str:
+    """Lag per topic from per-partition gauges; max() drops the copies a rebalance leaves on old owners."""
+    return f"sum by (topic) (max by (topic, partition) ({metric}{{{NS}}}))"
+
+
 def quantile(q: float, metric: str, by: str = "", window: str = "5m") -> str:
     group = f"le, {by}" if by else "le"
     return f"histogram_quantile({q}, sum by ({group}) (rate({metric}_bucket{{{NS}}}[{window}])))"
@@ -134,18 +141,19 @@ def operations() -> dict[str, Any]:
     lay = Layout()
     lay.row("Crawl")
     lay.add(timeseries("Pages crawled per second, by outcome",
-                       [prom(rate("animerec_crawler_pages_total", "outcome"), "{{outcome}}")], "reqps", stack=True,
-                       description="Every page the crawler fetched, by outcome (ok or the kind of failure)."), 12, 8)
+                       [prom(rate("animerec_crawler_pages_total", "status"), "{{status}}")], "reqps", stack=True,
+                       description="Every page the crawler fetched, by status: ok, empty, private, not_found, "
+                                   "parse_error, fetch_error or http_<code>."), 12, 8)
     lay.add(timeseries("Crawl error ratio",
-                       [prom(ratio("animerec_crawler_pages_total", 'outcome!="ok"'), "errors")], "percentunit",
+                       [prom(ratio("animerec_crawler_pages_total", CRAWL_ERRORS), "errors")], "percentunit",
                        description="Failed pages over all pages; AnimerecCrawlErrorRateHigh fires above the "
                                    "configured ratio."), 6, 8)
     lay.add(timeseries("Items emitted per second, by type",
                        [prom(rate("animerec_crawler_items_total", "item_type"), "{{item_type}}")], "ops",
                        stack=True), 6, 8)
     lay.add(timeseries("Page fetch latency",
-                       [prom(quantile(0.5, "animerec_crawler_fetch_seconds"), "p50"),
-                        prom(quantile(0.95, "animerec_crawler_fetch_seconds"), "p95", "B")], "s"), 12, 8)
+                       [prom(quantile(0.5, "animerec_crawler_fetch_duration_seconds"), "p50"),
+                        prom(quantile(0.95, "animerec_crawler_fetch_duration_seconds"), "p95", "B")], "s"), 12, 8)
     lay.add(timeseries("URLs scheduled per run, by kind",
                        [prom(f"sum by (kind) (increase(animerec_scheduler_urls_scheduled_total{{{NS}}}[1h]))",
                              "{{kind}}")], "short",
@@ -155,13 +163,11 @@ def operations() -> dict[str, Any]:
                              "{{kind}} {{state}}")], "short"), 6, 8)
     lay.row("Kafka consumer lag")
     lay.add(timeseries("Landing writer lag per topic",
-                       [prom(f"sum by (topic) (max by (topic, partition) (animerec_landing_lag_messages{{{NS}}}))",
-                             "{{topic}}")], "short",
+                       [prom(lag("animerec_landing_lag_messages"), "{{topic}}")], "short",
                        description="High watermark minus committed offset of the landing group; KEDA scales on "
                                    "the same lag."), 12, 8)
     lay.add(timeseries("Crawler queue lag per topic",
-                       [prom(f"sum by (topic) (max by (topic, partition) (animerec_crawler_lag_messages{{{NS}}}))",
-                             "{{topic}}")], "short"), 12, 8)
+                       [prom(lag("animerec_crawler_queue_lag_messages"), "{{topic}}")], "short"), 12, 8)
     lay.row("Landing")
     lay.add(timeseries("Messages landed per second, by type",
                        [prom(rate("animerec_landing_messages_landed_total", "type"), "{{type}}")], "ops",

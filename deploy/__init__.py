@@ -1,0 +1,1 @@
+"""Deployment tooling of animerec: chart rendering, validation, dashboards and docs generation."""
