@@ -190,7 +190,8 @@ class Bookkeeper:
                     if self._conn is not None:
                         self._conn.close()
                     self._conn = None
-                    time.sleep(min(10.0, 0.5 * 2 ** attempt))
+                    if attempt < self.retries:
+                        time.sleep(min(10.0, 0.5 * 2 ** attempt))
         for callback in batch.callbacks:
             try:
                 callback(error)

@@ -26,7 +26,7 @@ class OffsetTracker:
         return sum(1 for offsets in self._pending.values() for done in offsets.values() if not done)
 
     def committable(self) -> dict[tuple[str, int], int]:
-        """Per partition, the next offset to commit, where it moved since the last call."""
+        """Per partition, the next offset to commit, where it moved past the last commit."""
         out = {}
         for tp, offsets in self._pending.items():
             ready = None
@@ -34,14 +34,17 @@ class OffsetTracker:
                 if not offsets[offset]:
                     break
                 ready = offset + 1
-            for offset in [o for o in offsets if ready is not None and o < ready]:
-                del offsets[offset]
             if ready is not None and ready > self._committed.get(tp, -1):
                 out[tp] = ready
         return out
 
     def committed(self, commits: dict[tuple[str, int], int]) -> None:
-        self._committed.update(commits)
+        """Record a successful commit; only then are the finished offsets below it dropped."""
+        for tp, position in commits.items():
+            self._committed[tp] = position
+            offsets = self._pending.get(tp, {})
+            for offset in [o for o in offsets if o < position]:
+                del offsets[offset]
 
     def last_committed(self, topic: str, partition: int) -> int | None:
         return self._committed.get((topic, partition))

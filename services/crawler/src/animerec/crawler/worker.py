@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from kafka import ConsumerRebalanceListener, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from animerec.common.config import CoreSettings
@@ -162,8 +163,12 @@ class Worker:
         offsets = self.tracker.committable()
         if not offsets:
             return
-        self.consumer.kafka.commit({TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
-                                    for (t, p), o in offsets.items()})
+        try:
+            self.consumer.kafka.commit({TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
+                                        for (t, p), o in offsets.items()})
+        except KafkaError as exc:  # e.g. a rebalance under way: the offsets stay committable, retried next loop
+            log.warning("offset commit failed", extra={"error": str(exc)})
+            return
         self.tracker.committed(offsets)
 
     def _report_lag(self, every: float = 5.0) -> None:

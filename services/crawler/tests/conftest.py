@@ -1,0 +1,43 @@
+"""Fixtures of the crawler tests: a PostgreSQL database of their own (the session database is shared with
+other services and these tests fill the schedule tables), emptied per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from animerec.common import db, migrate
+from animerec.common.testing import PG_SERVER
+
+
+@pytest.fixture(scope="session")
+def crawl_db_url() -> Iterator[str]:
+    url = db.with_database(PG_SERVER, f"animerec_crawl_{uuid.uuid4().hex[:10]}")
+    try:
+        db.ensure_database(url)
+    except Exception as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"PostgreSQL not reachable at {PG_SERVER}: {exc}")
+    migrate.apply(url)
+    yield url
+    db.drop_database(url)
+
+
+@pytest.fixture()
+def crawl_db(crawl_db_url: str) -> str:
+    with psycopg.connect(crawl_db_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE anime_schedule, profile_schedule")
+    return crawl_db_url
+
+
+def schedule_rows(url: str, table: str) -> dict[str, dict]:
+    with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as conn:
+        return {r["url"]: r for r in conn.execute(f"SELECT * FROM {table}").fetchall()}
+
+
+@pytest.fixture()
+def schedule():
+    """schedule(db_url, "anime"|"profile") -> {url: row} of that schedule table."""
+    return lambda url, kind: schedule_rows(url, f"{kind}_schedule")
