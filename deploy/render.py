@@ -84,17 +84,18 @@ def scenarios() -> dict[str, Path | None]:
     return found
 
 
-def helm_args(values: Path | None, *extra: str) -> list[str]:
+def helm_args(values: Path | None, *extra: str, api_versions: tuple[str, ...] = API_VERSIONS) -> list[str]:
     args = ["--namespace", NAMESPACE]
-    for api in API_VERSIONS:
+    for api in api_versions:
         args += ["--api-versions", api]
     if values is not None:
         args += ["-f", str(values)]
     return [*args, *extra]
 
 
-def helm_template(values: Path | None, *extra: str, kube_version: str | None = None) -> tuple[dict[str, Any], ...]:
-    args = [tool("helm"), "template", RELEASE, str(CHART), *helm_args(values, *extra)]
+def helm_template(values: Path | None, *extra: str, kube_version: str | None = None,
+                  api_versions: tuple[str, ...] = API_VERSIONS) -> tuple[dict[str, Any], ...]:
+    args = [tool("helm"), "template", RELEASE, str(CHART), *helm_args(values, *extra, api_versions=api_versions)]
     if kube_version:
         args += ["--kube-version", kube_version]
     return parse(run(args))
