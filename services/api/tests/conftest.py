@@ -101,3 +101,55 @@ def make_client():
 def client(redis_url, published):
     with new_client(redis_url, version_cache_seconds=0) as c:
         yield c
+
+
+class LiveServer:
+    """The app under real uvicorn (httptools, asyncio) on a free port, in a background thread."""
+
+    def __init__(self, app) -> None:
+        import socket
+
+        import uvicorn
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    http="httptools", lifespan="on", server_header=False))
+
+    def __enter__(self) -> LiveServer:
+        import threading
+        import time
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+@pytest.fixture(scope="module")
+def live_api(_redis_db, kafka_bootstrap):
+    """A published world in this session's Redis database and the API serving it over real HTTP (module-wide:
+    tests using it must not also take the per-test `redis_url` fixture, which flushes the database)."""
+    from animerec.common.testing import REDIS_SERVER
+    url = f"{REDIS_SERVER}/{_redis_db}"
+    client = cache.client(url)
+    client.flushdb()
+    world = World()
+    world.version = world.publish(RecStore(client, "animerec:"))
+    core = config.core({}, redis_url=url, kafka_bootstrap=kafka_bootstrap)
+    app = create_app(core, config.load(ApiSettings, {}, version_cache_seconds=0.5))
+    try:
+        with LiveServer(app) as server:
+            server.world = world
+            yield server
+    finally:
+        client.flushdb()
+        client.close()

@@ -61,6 +61,7 @@ def test_feedback_parse_builds_a_schema_valid_event():
     (b'{"user": "Xinil", "anime_id": 1, "action": "love"}', 422, "bad_action"),
     (b'{"user": "Xinil", "anime_id": 1, "action": "like", "extra": 1}', 422, "unknown_field"),
     (b'{"user": "Xinil", "anime_id": 1, "action": "like", "context": []}', 422, "bad_context"),
+    (b'{"user": "Xinil", "anime_id": 1, "action": "like", "context": null}', 422, "bad_context"),
     (b'{"user": "Xinil", "anime_id": 1, "action": "like", "context": {"x": 1}}', 422, "bad_context"),
     (b'{"user": "Xinil", "anime_id": 1, "action": "like", "context": {"position": -1}}', 422, "bad_feedback"),
     (b'{"user": "Xinil", "anime_id": 1, "action": "like", "context": {"surface": "tv"}}', 422, "bad_feedback"),

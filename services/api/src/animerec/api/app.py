@@ -158,8 +158,6 @@ async def recommendations(request: Request) -> Response:
     user = errors.user_name(request.path_params["name"])
     n = errors.int_param(request.query_params, "n", svc.settings.default_n, 1, svc.settings.max_n)
     sample = errors.int_param(request.query_params, "sample", None, 1, svc.settings.max_n)
-    if sample is not None and sample > n:
-        raise ApiError(400, "bad_sample", f"sample ({sample}) cannot be larger than n ({n})")
     return JSONResponse(await svc.recommender.recommendations(user, n, sample))
 
 

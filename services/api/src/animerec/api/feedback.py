@@ -43,7 +43,7 @@ def parse(body: bytes) -> dict[str, Any]:
         raise ApiError(422, "bad_anime_id", f"anime_id: a whole number from 1 to {MAX_ANIME_ID}")
     if action not in ACTIONS:
         raise ApiError(422, "bad_action", f"action: one of {', '.join(ACTIONS)}")
-    if context is not None and not isinstance(context, dict):
+    if "context" in data and not isinstance(context, dict):
         raise ApiError(422, "bad_context", "context: an object")
     for name, value in (context or {}).items():
         kind = CONTEXT_FIELDS.get(name)

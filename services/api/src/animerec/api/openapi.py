@@ -72,7 +72,7 @@ def document(default_n: int, max_n: int) -> dict[str, Any]:
                      "schema": {"type": "string", "pattern": USER_NAME_PATTERN}},
                     _n(default_n, max_n, "How many of the top recommendations to consider"),
                     {"name": "sample", "in": "query", "required": False,
-                     "description": "Return a random sample of this size from the top n (at most n)",
+                     "description": "Return a random sample of this size from the top n (all n when larger)",
                      "schema": {"type": "integer", "minimum": 1, "maximum": max_n}},
                 ],
                 "responses": {"200": _json("#/components/schemas/Recommendations"), "400": BAD_REQUEST,
