@@ -1,0 +1,306 @@
+"""The world the models learn from: anime, user-anime interactions and anime-anime pairs.
+
+Three DataFrames with fixed columns, whichever the source (the processed tables, or a ratings CSV
+plus an anime catalogue in the formats of the public MAL datasets):
+
+- anime: anime_id, title, type, genres (list of str), score, members, main_pic, num_episodes
+- interactions: user_id, anime_id, score (NaN: unscored), status (None: unknown), ts (NaT: unknown)
+- pairs: anime_a, anime_b, recommendation, num_recommenders, related
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("watching", "completed", "on_hold", "dropped", "plan_to_watch")
+# The MAL 2020 dataset's watching_status codes (watching_status.csv).
+MAL_STATUS_CODES = {1: "watching", 2: "completed", 3: "on_hold", 4: "dropped", 6: "plan_to_watch"}
+ANIME_COLUMNS = ["anime_id", "title", "type", "genres", "score", "members", "main_pic", "num_episodes"]
+INTERACTION_COLUMNS = ["user_id", "anime_id", "score", "status", "ts"]
+PAIR_COLUMNS = ["anime_a", "anime_b", "recommendation", "num_recommenders", "related"]
+
+
+class DatasetError(ValueError):
+    """A dataset file cannot be read as the format it claims to be."""
+
+
+@dataclass
+class World:
+    anime: pd.DataFrame
+    interactions: pd.DataFrame
+    pairs: pd.DataFrame = field(default_factory=lambda: empty_pairs())
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.anime.to_parquet(folder / "anime.parquet", index=False)
+        self.interactions.to_parquet(folder / "interactions.parquet", index=False)
+        self.pairs.to_parquet(folder / "pairs.parquet", index=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> World:
+        return cls(anime=pd.read_parquet(folder / "anime.parquet"),
+                   interactions=pd.read_parquet(folder / "interactions.parquet"),
+                   pairs=pd.read_parquet(folder / "pairs.parquet"))
+
+
+def empty_pairs() -> pd.DataFrame:
+    return pd.DataFrame({"anime_a": pd.Series(dtype="int64"), "anime_b": pd.Series(dtype="int64"),
+                         "recommendation": pd.Series(dtype=bool), "num_recommenders": pd.Series(dtype="float64"),
+                         "related": pd.Series(dtype=bool)})
+
+
+def normalise_interactions(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "user_id": df["user_id"].astype("int64"),
+        "anime_id": df["anime_id"].astype("int64"),
+        "score": pd.to_numeric(df.get("score"), errors="coerce").astype("float64")
+        if "score" in df else np.nan,
+        "status": df["status"].astype(object).where(df["status"].notna(), None) if "status" in df else None,
+        "ts": pd.to_datetime(df["ts"], utc=True, errors="coerce") if "ts" in df
+        else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]"),
+    })
+    out.loc[~out["score"].between(1, 10), "score"] = np.nan
+    # One row per (user, anime): the latest one wins.
+    return out.drop_duplicates(["user_id", "anime_id"], keep="last").reset_index(drop=True)
+
+
+def normalise_anime(df: pd.DataFrame) -> pd.DataFrame:
+    genres = df["genres"].map(_genre_list)
+    return pd.DataFrame({
+        "anime_id": df["anime_id"].astype("int64"),
+        "title": df["title"].astype(str).map(html.unescape),
+        "type": df["type"].astype(object).where(df["type"].notna(), None) if "type" in df else None,
+        "genres": genres,
+        "score": pd.to_numeric(df.get("score"), errors="coerce").astype("float64") if "score" in df else np.nan,
+        "members": pd.to_numeric(df.get("members"), errors="coerce").astype("float64") if "members" in df else np.nan,
+        "main_pic": df["main_pic"].astype(object).where(df["main_pic"].notna(), None) if "main_pic" in df else None,
+        "num_episodes": pd.to_numeric(df.get("num_episodes"), errors="coerce").astype("float64")
+        if "num_episodes" in df else np.nan,
+    }).drop_duplicates("anime_id", keep="last").reset_index(drop=True)
+
+
+def _genre_list(value) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(g).strip() for g in value if str(g).strip()]
+    return [g.strip() for g in str(value).split(",") if g.strip() and g.strip().lower() != "unknown"]
+
+
+# --- CSV formats -----------------------------------------------------------------------------------
+
+_ANIME_ALIASES = {
+    "anime_id": ("anime_id", "mal_id"),
+    "title": ("name", "title"),
+    "genres": ("genre", "genres"),
+    "type": ("type",),
+    "num_episodes": ("episodes", "num_episodes"),
+    "score": ("rating", "score"),
+    "members": ("members", "members_count"),
+    "main_pic": ("image_url", "main_pic"),
+}
+
+
+def read_anime_csv(path: Path) -> pd.DataFrame:
+    """An anime catalogue: cooperunion anime.csv / anime_enriched.csv or MAL 2020 anime.csv."""
+    raw = _read_csv(path)
+    columns = {c.strip().lower().replace(" ", "_"): c for c in raw.columns}
+    picked = {}
+    for target, names in _ANIME_ALIASES.items():
+        for name in names:
+            if name in columns:
+                picked[target] = raw[columns[name]]
+                break
+    missing = {"anime_id", "title"} - set(picked)
+    if missing:
+        raise DatasetError(f"{path}: not an anime catalogue (missing column(s) {', '.join(sorted(missing))}; "
+                           f"has {', '.join(raw.columns)})")
+    df = pd.DataFrame(picked)
+    df["anime_id"] = pd.to_numeric(df["anime_id"], errors="coerce")
+    bad = int(df["anime_id"].isna().sum())
+    if bad:
+        log.warning("anime rows without a numeric id skipped", extra={"rows": bad, "path": str(path)})
+    df = df[df["anime_id"].notna()]
+    for col in ("genres", "type"):
+        if col not in df:
+            df[col] = None
+    return normalise_anime(df)
+
+
+def read_ratings_csv(path: Path) -> pd.DataFrame:
+    """User-anime ratings: cooperunion rating.csv (rating -1: watched, unscored), MAL 2020 animelist.csv
+    (watching_status codes, rating 0: unscored) or rating_complete.csv; an optional timestamp column."""
+    raw = _read_csv(path)
+    columns = {c.strip().lower(): c for c in raw.columns}
+    for needed in ("user_id", "anime_id"):
+        if needed not in columns:
+            raise DatasetError(f"{path}: not a ratings file (missing column {needed}; has {', '.join(raw.columns)})")
+    df = pd.DataFrame({"user_id": pd.to_numeric(raw[columns["user_id"]], errors="coerce"),
+                       "anime_id": pd.to_numeric(raw[columns["anime_id"]], errors="coerce")})
+    score_col = columns.get("rating") or columns.get("score")
+    df["score"] = pd.to_numeric(raw[score_col], errors="coerce") if score_col else np.nan
+    if "watching_status" in columns:
+        codes = pd.to_numeric(raw[columns["watching_status"]], errors="coerce")
+        df["status"] = codes.map(MAL_STATUS_CODES)
+    elif "status" in columns:
+        df["status"] = raw[columns["status"]].where(raw[columns["status"]].isin(STATUSES))
+    for name in ("timestamp", "ts", "last_interaction_date", "date"):
+        if name in columns:
+            df["ts"] = raw[columns[name]]
+            break
+    bad = df["user_id"].isna() | df["anime_id"].isna()
+    if bad.all():
+        raise DatasetError(f"{path}: no row has numeric user_id and anime_id")
+    if bad.any():
+        log.warning("rating rows without numeric ids skipped", extra={"rows": int(bad.sum()), "path": str(path)})
+    return normalise_interactions(df[~bad])
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    try:
+        return pd.read_csv(path, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DatasetError(f"{path}: cannot be read as CSV: {exc}") from None
+
+
+def world_from_csv(ratings: Path, anime: Path) -> World:
+    catalogue = read_anime_csv(anime)
+    interactions = read_ratings_csv(ratings)
+    known = interactions["anime_id"].isin(catalogue["anime_id"])
+    if not known.all():
+        log.warning("ratings of anime missing from the catalogue dropped", extra={"rows": int((~known).sum())})
+    return World(anime=catalogue, interactions=interactions[known].reset_index(drop=True))
+
+
+# --- PostgreSQL (processed tables) -----------------------------------------------------------------
+
+def world_from_postgres(url: str) -> World:
+    from animerec.common import db
+
+    with db.connect(url) as conn:
+        anime = _frame(conn, """SELECT anime_id, title, type, genres, score::float8 AS score,
+                                       members_count::float8 AS members, main_pic,
+                                       num_episodes::float8 AS num_episodes
+                                FROM processed.anime ORDER BY anime_id""", ANIME_COLUMNS)
+        inter = _frame(conn, """SELECT user_id, anime_id, score::float8 AS score, status,
+                                       last_interaction_date AS ts
+                                FROM processed.user_anime""", INTERACTION_COLUMNS)
+        pairs = _frame(conn, """SELECT anime_a, anime_b, recommendation,
+                                       num_recommenders::float8 AS num_recommenders, related
+                                FROM processed.anime_anime""", PAIR_COLUMNS)
+    anime = normalise_anime(anime)
+    inter = normalise_interactions(inter)
+    inter = inter[inter["anime_id"].isin(anime["anime_id"])].reset_index(drop=True)
+    if len(pairs):
+        pairs = pairs.astype({"anime_a": "int64", "anime_b": "int64", "recommendation": bool, "related": bool,
+                              "num_recommenders": "float64"})
+    else:
+        pairs = empty_pairs()
+    return World(anime=anime, interactions=inter, pairs=pairs)
+
+
+def _frame(conn, sql: str, columns: list[str]) -> pd.DataFrame:
+    cur = conn.execute(sql)
+    return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+@dataclass
+class ImportReport:
+    anime: int
+    users: int
+    interactions: int
+    skipped_unknown_anime: int
+
+
+def import_to_postgres(url: str, ratings: Path, anime: Path, *, replace: bool = False) -> ImportReport:
+    """Load a ratings CSV and a catalogue into the processed tables (upserts; `replace` empties them first).
+
+    Users are named `user<id>` and get their ids from staging.user_ids, like crawled profiles do.
+    """
+    catalogue = read_anime_csv(anime)
+    inter = read_ratings_csv(ratings)
+    known = inter["anime_id"].isin(catalogue["anime_id"])
+    report = store_world(url, World(anime=catalogue, interactions=inter[known]), replace=replace)
+    report.skipped_unknown_anime = int((~known).sum())
+    return report
+
+
+def store_world(url: str, world: World, *, replace: bool = False) -> ImportReport:
+    """Write a world into the processed tables; its user ids become names `user<id>`."""
+    from animerec.common import db
+
+    catalogue, inter = world.anime, world.interactions
+    names = sorted({f"user{u}" for u in inter["user_id"].unique()})
+    with db.transaction(url) as conn:
+        if replace:
+            conn.execute("TRUNCATE processed.user_anime, processed.anime, processed.\"user\", "
+                         "processed.anime_anime, processed.user_user")
+        _copy(conn, "tmp_anime", "anime_id integer, title text, type text, genres text[], score numeric(4,2), "
+              "members_count integer, main_pic text, num_episodes integer",
+              [(int(r.anime_id), r.title, r.type, list(r.genres), _num(r.score, 2), _int(r.members),
+                r.main_pic, _int(r.num_episodes)) for r in catalogue.itertuples()])
+        conn.execute("""INSERT INTO processed.anime (anime_id, anime_url, title, type, genres, score, members_count,
+                                                     main_pic, num_episodes)
+                        SELECT anime_id, 'https://myanimelist.net/anime/' || anime_id, title, type, genres, score,
+                               members_count, main_pic, num_episodes FROM tmp_anime
+                        ON CONFLICT (anime_id) DO UPDATE SET title = EXCLUDED.title, type = EXCLUDED.type,
+                            genres = EXCLUDED.genres, score = EXCLUDED.score, members_count = EXCLUDED.members_count,
+                            main_pic = COALESCE(EXCLUDED.main_pic, processed.anime.main_pic),
+                            num_episodes = EXCLUDED.num_episodes, updated_at = now()""")
+        _copy(conn, "tmp_names", "user_name text", [(n,) for n in names])
+        conn.execute("INSERT INTO staging.user_ids (user_name) SELECT user_name FROM tmp_names "
+                     "ON CONFLICT (user_name) DO NOTHING")
+        ids = dict(conn.execute("SELECT u.user_name, u.user_id FROM staging.user_ids u "
+                                "JOIN tmp_names USING (user_name)").fetchall())
+        conn.execute("""INSERT INTO processed."user" (user_id, user_name, user_url)
+                        SELECT u.user_id, u.user_name, 'https://myanimelist.net/profile/' || u.user_name
+                        FROM staging.user_ids u JOIN tmp_names USING (user_name)
+                        ON CONFLICT (user_id) DO NOTHING""")
+        user_map = {int(name.removeprefix("user")): uid for name, uid in ids.items()}
+        rows = [(user_map[int(r.user_id)], int(r.anime_id), _int(r.score), r.status,
+                 None if pd.isna(r.ts) else r.ts.to_pydatetime()) for r in inter.itertuples()]
+        _copy(conn, "tmp_ua", "user_id bigint, anime_id integer, score smallint, status text, "
+              "last_interaction_date timestamptz", rows)
+        conn.execute("""INSERT INTO processed.user_anime (user_id, anime_id, score, status, last_interaction_date)
+                        SELECT user_id, anime_id, score, status, last_interaction_date FROM tmp_ua
+                        ON CONFLICT (user_id, anime_id) DO UPDATE SET score = EXCLUDED.score,
+                            status = EXCLUDED.status, last_interaction_date = EXCLUDED.last_interaction_date""")
+        pairs = world.pairs
+        if len(pairs):
+            _copy(conn, "tmp_pairs", "anime_a integer, anime_b integer, recommendation boolean, "
+                  "num_recommenders integer, related boolean",
+                  [(int(r.anime_a), int(r.anime_b), bool(r.recommendation), _int(r.num_recommenders), bool(r.related))
+                   for r in pairs.itertuples()])
+            conn.execute("""INSERT INTO processed.anime_anime (anime_a, anime_b, recommendation, num_recommenders,
+                                                               related)
+                            SELECT anime_a, anime_b, recommendation, num_recommenders, related FROM tmp_pairs
+                            WHERE anime_a <> anime_b
+                            ON CONFLICT (anime_a, anime_b) DO UPDATE SET recommendation = EXCLUDED.recommendation,
+                                num_recommenders = EXCLUDED.num_recommenders, related = EXCLUDED.related""")
+    return ImportReport(anime=len(catalogue), users=len(names), interactions=len(rows), skipped_unknown_anime=0)
+
+
+def _copy(conn, table: str, columns: str, rows: list[tuple]) -> None:
+    conn.execute(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP")
+    with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _int(value) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _num(value, digits: int) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), digits)

@@ -1,0 +1,158 @@
+"""What each pipeline component does, on artifact paths: the KFP component bodies only import this
+module and call one function, so the steps are plain, testable Python."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .data import World, world_from_postgres
+from .evaluation import Result, decide, markdown_report, settings_note
+from .settings import BASELINES, from_params
+
+log = logging.getLogger(__name__)
+
+USER_MODELS = ("retrieval", "pointwise", "listwise")
+
+
+def _dir(path: str) -> Path:
+    p = Path(path)
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def extract(pg_url: str, world_path: str) -> dict[str, int]:
+    world = world_from_postgres(pg_url)
+    if world.interactions.empty:
+        raise ValueError("processed.user_anime is empty: nothing to train on (run the ETL or animerec import-dataset)")
+    world.save(_dir(world_path))
+    return {"anime": len(world.anime), "interactions": len(world.interactions), "pairs": len(world.pairs)}
+
+
+def split(world_path: str, params: dict, splits_path: str) -> None:
+    from . import useranime
+    s = from_params(params)
+    useranime.make_splits(World.load(Path(world_path)), s).save(_dir(splits_path))
+
+
+def _context(world_path: str, splits_path: str, params: dict):
+    from . import useranime
+    s = from_params(params)
+    return useranime.Context(World.load(Path(world_path)), useranime.Splits.load(Path(splits_path)), s)
+
+
+def baseline(name: str, world_path: str, splits_path: str, params: dict, recs_path: str) -> dict[str, float]:
+    """Fit one baseline; writes its evaluation and publishable lists; returns its metrics."""
+    from . import useranime
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}")
+    ctx = _context(world_path, splits_path, params)
+    n = max(ctx.s.k, ctx.s.top_n)
+    test, publish = useranime.baseline_recs(name, ctx, n)
+    out = _dir(recs_path)
+    test.save(out / "test.npz")
+    publish.save(out / "publish.npz")
+    return useranime.evaluate_recs(ctx, test, ctx.s.k)
+
+
+def train_retrieval(world_path: str, splits_path: str, params: dict, model_path: str) -> dict[str, Any]:
+    from . import useranime
+    ctx = _context(world_path, splits_path, params)
+    towers = useranime.train_retrieval(ctx)
+    towers.save(_dir(model_path) / "towers.npz")
+    return {"epochs": len(towers.epoch_seconds), "seconds_per_epoch": sum(towers.epoch_seconds) / len(towers.epoch_seconds)}
+
+
+def retrieve(world_path: str, splits_path: str, model_path: str, params: dict, candidates_path: str) -> dict[str, float]:
+    """Batch top-`candidates` per user for the three purposes; returns the retrieval model's metrics."""
+    from . import useranime
+    from .retrieval import Towers
+    ctx = _context(world_path, splits_path, params)
+    towers = Towers.load(Path(model_path) / "towers.npz")
+    out = _dir(candidates_path)
+    sets = useranime.candidate_sets(ctx, towers)
+    for name, cands in sets.items():
+        cands.save(out / f"{name}.npz")
+    # The retrieval model on its own: its best k, before the popular candidates were appended.
+    return useranime.evaluate_recs(ctx, sets["test"], ctx.s.k)
+
+
+def rank(kind: str, world_path: str, splits_path: str, model_path: str, candidates_path: str, params: dict,
+         ranker_path: str, ranked_path: str) -> dict[str, float]:
+    from . import useranime
+    from .retrieval import Towers
+    ctx = _context(world_path, splits_path, params)
+    towers = Towers.load(Path(model_path) / "towers.npz")
+    cands = {n: useranime.Candidates.load(Path(candidates_path) / f"{n}.npz") for n in ("val", "test", "publish")}
+    ranker = useranime.train_ranker(kind, ctx, towers, cands["val"])
+    ranker.save(_dir(ranker_path) / "ranker.npz")
+    out = _dir(ranked_path)
+    test = useranime.rerank(ctx, towers, ranker, cands["test"], ctx.positives["train"])
+    test.save(out / "test.npz")
+    useranime.rerank(ctx, towers, ranker, cands["publish"], ctx.positives["all"]).save(out / "publish.npz")
+    return useranime.evaluate_recs(ctx, test, ctx.s.k)
+
+
+def compare(results: dict[str, dict[str, float]], params: dict, title: str, report_path: str,
+            decision_path: str, model: str | None = None, baseline: str | None = None,
+            notes: list[str] | None = None) -> bool:
+    """Metrics of every model -> markdown report and the promotion decision (True: promote)."""
+    s = from_params(params)
+    k = s.k
+    rows = [Result(name, name in BASELINES or name in ("genre_cosine", "co_occurrence"), metrics)
+            for name, metrics in results.items()]
+    decision = decide(rows, model or s.promote_model, baseline or s.promote_baseline, f"{s.promote_metric}@{k}")
+    Path(report_path).write_text(markdown_report(title, rows, k, decision, [settings_note(s), *(notes or [])]))
+    Path(decision_path).write_text(json.dumps({**decision.__dict__, "results": results}, indent=2))
+    return decision.promoted
+
+
+def final_user_lists(world_path: str, splits_path: str, params: dict, lists_path: str,
+                     model: str, model_recs_path: str) -> int:
+    """The final filter on the chosen model's publishable candidates -> top_n per user (parquet)."""
+    from . import useranime
+    ctx = _context(world_path, splits_path, params)
+    cands = useranime.Candidates.load(Path(model_recs_path) / "publish.npz")
+    lists = useranime.final_lists(ctx, cands, ctx.s.top_n)
+    Path(lists_path).parent.mkdir(parents=True, exist_ok=True)
+    lists.to_parquet(lists_path, index=False)
+    log.info("final lists", extra={"model": model, "rows": len(lists)})
+    return len(lists)
+
+
+def record_run(pg_url: str, pipeline: str, params: dict, lists_path: str, report_path: str, decision_path: str,
+               run_id: str = "") -> str:
+    """Store the run (decision, metrics, report) and its lists in models.*; keep the last keep_runs runs."""
+    from animerec.common import db
+    s = from_params(params)
+    run_id = run_id or f"{pipeline}-{uuid.uuid4().hex[:12]}"
+    decision = json.loads(Path(decision_path).read_text())
+    lists = pd.read_parquet(lists_path)
+    table, columns = (("models.user_recommendations", "(run_id, user_id, rank, anime_id, score)")
+                      if pipeline == "user_anime" else
+                      ("models.similar_anime", "(run_id, anime_id, rank, similar_id, score)"))
+    with db.transaction(pg_url) as conn:
+        conn.execute("INSERT INTO models.runs (run_id, pipeline, model, promoted, decision, metrics, report) "
+                     "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                     (run_id, pipeline, decision["model"], bool(decision["promoted"]),
+                      json.dumps({k: v for k, v in decision.items() if k != "results"}),
+                      json.dumps(decision["results"]), Path(report_path).read_text()))
+        with conn.cursor().copy(f"COPY {table} {columns} FROM STDIN") as copy:
+            for row in lists.itertuples(index=False):
+                copy.write_row((run_id, int(row[0]), int(row[1]), int(row[2]), float(row[3])))
+        conn.execute("""DELETE FROM models.runs WHERE pipeline = %s AND run_id NOT IN (
+                            SELECT run_id FROM models.runs WHERE pipeline = %s
+                            ORDER BY created_at DESC, run_id LIMIT %s)""", (pipeline, pipeline, s.keep_runs))
+    return run_id
+
+
+def runtime_env() -> dict[str, str]:
+    """Environment every component runs with (also set on the tasks of the compiled pipelines)."""
+    return {"TF_USE_LEGACY_KERAS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
