@@ -102,7 +102,7 @@ def helm_template(values: Path | None, *extra: str, kube_version: str | None = N
 
 
 def helm_lint(values: Path | None) -> str:
-    return run([tool("helm"), "lint", "--strict", str(CHART), *helm_args(values)])
+    return run([tool("helm"), "lint", "--strict", str(CHART), *helm_args(values, api_versions=())])
 
 
 def overlays() -> list[Path]:

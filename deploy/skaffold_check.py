@@ -1,0 +1,83 @@
+"""skaffold.yaml against the project's schema (deploy/schemas/skaffold.schema.json) and against the repository:
+Dockerfiles, chart values and overlays it names exist; every animerec image the chart renders has an artifact;
+profiles dev and prod map onto the overlays; the port-forward names a rendered Service port."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import yaml
+
+from deploy.render import CHART, ROOT, Render
+
+SKAFFOLD = ROOT / "skaffold.yaml"
+SCHEMA = ROOT / "deploy" / "schemas" / "skaffold.schema.json"
+
+
+def load() -> dict[str, Any]:
+    return yaml.safe_load(SKAFFOLD.read_text())
+
+
+def schema_errors(config: dict[str, Any]) -> list[str]:
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    return [f"skaffold.yaml {e.json_path}: {e.message}" for e in validator.iter_errors(config)]
+
+
+def has_value(values: dict[str, Any], dotted: str) -> bool:
+    node: Any = values
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def repository_errors(config: dict[str, Any], default_render: Render, missing_ok: set[str] = frozenset()) -> list[str]:
+    errors = []
+    artifacts = config["build"]["artifacts"]
+    images = {a["image"] for a in artifacts}
+    for a in artifacts:
+        dockerfile = ROOT / a.get("context", ".") / a.get("docker", {}).get("dockerfile", "Dockerfile")
+        if not dockerfile.exists() and a["image"] not in missing_ok:
+            errors.append(f"artifact {a['image']}: {dockerfile.relative_to(ROOT)} does not exist")
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    for release in config.get("manifests", {}).get("helm", {}).get("releases", []):
+        if not (ROOT / release["chartPath"] / "Chart.yaml").exists():
+            errors.append(f"helm release {release['name']}: no chart at {release['chartPath']}")
+        for key in [*release.get("setValueTemplates", {}), *release.get("setValues", {})]:
+            if not has_value(values, key):
+                errors.append(f"helm release {release['name']}: {key} is not a chart value")
+        templated = {v.split("}}")[0].removeprefix("{{.IMAGE_REPO_") for k, v in
+                     release.get("setValueTemplates", {}).items() if k.endswith(".repository")}
+        for image in images:
+            if image.replace("/", "_").replace("-", "_") not in templated:
+                errors.append(f"helm release {release['name']}: no setValueTemplates for artifact {image}")
+    rendered = {c["image"].split(":")[0] for o in default_render.objects for c in _containers(o)
+                if c["image"].startswith("animerec/")}
+    for image in sorted(rendered - images):
+        errors.append(f"the chart runs image {image} but skaffold builds no such artifact")
+    profiles = {p["name"]: p for p in config.get("profiles", [])}
+    for name in ("dev", "prod"):
+        paths = profiles.get(name, {}).get("manifests", {}).get("kustomize", {}).get("paths", [])
+        if paths != [f"kustomize/overlays/{name}"]:
+            errors.append(f"profile {name} must render kustomize/overlays/{name}, renders {paths}")
+    for profile in profiles.values():
+        for path in profile.get("manifests", {}).get("kustomize", {}).get("paths", []):
+            if not (ROOT / path / "kustomization.yaml").exists():
+                errors.append(f"profile {profile['name']}: no kustomization in {path}")
+    for fwd in config.get("portForward", []):
+        if fwd["resourceType"] == "service":
+            svc = default_render.get("Service", fwd["resourceName"])
+            if svc is None or not any(p["port"] == fwd["port"] for p in svc["spec"]["ports"]):
+                errors.append(f"portForward: no rendered Service {fwd['resourceName']} with port {fwd['port']}")
+    return errors
+
+
+def _containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    from deploy.crossref import containers
+
+    return [c for _, c in containers(obj)]
