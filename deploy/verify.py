@@ -41,7 +41,7 @@ PROMTOOL_TESTS = ROOT / "tests" / "deploy" / "promtool"
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
 CHECKOV_CONFIG = ROOT / "deploy" / "checkov.yaml"
 YAMLLINT_STRICT = ["charts/animerec/Chart.yaml", "charts/animerec/values.yaml", "charts/animerec/ci",
-                   "kustomize", "skaffold.yaml", "deploy/checkov.yaml", "tests/deploy/promtool"]
+                   "kustomize", "skaffold.yaml", "deploy/checkov.yaml"]
 GENERATED_YAML = ["kustomize/base/animerec.yaml", "kustomize/components/deps/generated.yaml",
                   "kustomize/components/keda/generated.yaml", "kustomize/components/monitoring/generated.yaml"]
 
@@ -128,7 +128,9 @@ def check_yamllint() -> list[str]:
     # Generated manifests hold long dashboard JSON and rule lines; everything but line length applies.
     relaxed = ("{extends: default, rules: {line-length: disable, document-start: disable, "
                "indentation: {indent-sequences: whatever}}}")
-    proc = subprocess.run([*yamllint, "-d", relaxed, *GENERATED_YAML], cwd=ROOT, capture_output=True, text=True)
+    # So do promtool tests, whose series selectors are long by nature.
+    proc = subprocess.run([*yamllint, "-d", relaxed, *GENERATED_YAML, "tests/deploy/promtool"], cwd=ROOT,
+                          capture_output=True, text=True)
     if proc.returncode:
         errors.append(f"yamllint (generated):\n{proc.stdout}{proc.stderr}")
     return errors
@@ -166,6 +168,8 @@ def check_checkov(renders: list[Render]) -> list[str]:
     except json.JSONDecodeError:
         return [f"checkov output not JSON (rc {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"]
     reports = reports if isinstance(reports, list) else [reports]
+    if not any(report.get("summary", {}).get("passed") for report in reports):
+        errors.append("checkov passed no check at all: it scanned nothing")
     for report in reports:
         for failed in report.get("results", {}).get("failed_checks", []):
             errors.append(f"checkov {failed['check_id']} ({failed['check_name']}): {failed['resource']} "
