@@ -102,11 +102,12 @@ class Recommender:
         return await self.store.read(lambda view: self._recommendations(view, user, n, sample))
 
     async def _recommendations(self, view: AsyncRecView, user: str, n: int, sample: int | None) -> dict[str, Any]:
-        recs, seen = await view.user(user)
+        # Published lists never hold anime of the user's list: `RecStore.publish` drops them.
+        recs = await view.user_recs(user, n)
         answer: dict[str, Any] = {"user": user, "version": view.version, "n": n, "sample": sample}
         if recs is not None:
             self.metrics.cache.labels("user_recs", "hit").inc()
-            rows = [(r.anime_id, r.score, r.reason) for r in recs if r.anime_id not in seen][:n]
+            rows = [(r.anime_id, r.score, r.reason) for r in recs]
             ranked = await self._items(view, self._sample(rows, sample))
             return {**answer, "source": "model", "fallback": None, "crawl": None, "message": None, "items": ranked}
         self.metrics.cache.labels("user_recs", "miss").inc()

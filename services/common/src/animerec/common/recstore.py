@@ -411,7 +411,11 @@ class AsyncRecView:
         return decode_recs(raw, n), decode_seen(seen)
 
     async def user_recs(self, user: str, n: int | None = None) -> list[Rec] | None:
-        return (await self.user(user, n))[0]
+        """One HGET on the hot path; the version marker is checked only when the user is missing."""
+        raw = await self._r.hget(self.key("users"), user_field(user))
+        if raw is None and not await self._r.exists(self.key("meta")):
+            raise VersionGone(self.version)
+        return decode_recs(raw, n)
 
     async def similar(self, anime_id: int, n: int | None = None) -> list[tuple[int, float]] | None:
         (raw,) = await self._run([("hget", (self.key("similar"), str(int(anime_id))))])
@@ -426,7 +430,9 @@ class AsyncRecView:
     async def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         if not ids:
             return {}
-        (values,) = await self._run([("hmget", (self.key("cards"), [str(int(a)) for a in ids]))])
+        values = await self._r.hmget(self.key("cards"), [str(int(a)) for a in ids])
+        if None in values and not await self._r.exists(self.key("meta")):
+            raise VersionGone(self.version)
         return {int(a): json.loads(raw) for a, raw in zip(ids, values, strict=True) if raw is not None}
 
     async def lists(self) -> tuple[list[int], list[int]]:
