@@ -334,7 +334,8 @@ def check_network_policies(render: Render) -> list[str]:
 METRIC = re.compile(r"\b(animerec_[a-z0-9_]+)")
 SUFFIXES = ("_bucket", "_count", "_sum", "_created")
 # Emitted by the Argo controller from the CronWorkflow's own metrics spec, not by a service's code.
-ARGO_METRICS = {"animerec_etl_last_success_timestamp_seconds", "animerec_etl_runs_total", "animerec_etl_exit_code"}
+ARGO_METRICS = {"animerec_etl_workflow_last_success_timestamp_seconds", "animerec_etl_workflow_runs_total",
+                "animerec_etl_workflow_exit_code"}
 
 
 def defined_metrics() -> set[str]:

@@ -155,11 +155,12 @@ def operations() -> dict[str, Any]:
                        [prom(quantile(0.5, "animerec_crawler_fetch_duration_seconds"), "p50"),
                         prom(quantile(0.95, "animerec_crawler_fetch_duration_seconds"), "p95", "B")], "s"), 12, 8)
     lay.add(timeseries("URLs scheduled per run, by kind",
-                       [prom(f"sum by (kind) (increase(animerec_scheduler_urls_scheduled_total{{{NS}}}[1h]))",
+                       [prom('sum by (kind) (increase(animerec_scheduler_urls_scheduled_total{job="animerec-scheduler"}'
+                             '[1h]))',
                              "{{kind}}")], "short",
                        description="Pushed by the scheduler CronJobs through the Pushgateway."), 6, 8)
     lay.add(timeseries("Schedule backlog, by state",
-                       [prom(f"sum by (kind, state) (animerec_scheduler_backlog_urls{{{NS}}})",
+                       [prom('sum by (kind, state) (animerec_scheduler_backlog_urls{job="animerec-scheduler"})',
                              "{{kind}} {{state}}")], "short"), 6, 8)
     lay.row("Kafka consumer lag")
     lay.add(timeseries("Landing writer lag per topic",
@@ -181,16 +182,19 @@ def operations() -> dict[str, Any]:
                         prom(quantile(0.95, "animerec_landing_batch_duration_seconds"), "p95", "B")], "s"), 6, 8)
     lay.row("ETL and pipelines")
     lay.add(stat("Since the last successful ETL run",
-                 prom("time() - max(animerec_etl_last_success_timestamp_seconds{release_namespace=\"$namespace\"} "
+                 prom("time() - max(animerec_etl_last_success_timestamp_seconds{job=\"animerec-etl\"} "
+                      "or animerec_etl_workflow_last_success_timestamp_seconds{release_namespace=\"$namespace\"} "
                       "or kube_cronjob_status_last_successful_time{namespace=\"$namespace\", cronjob=~\".*-etl\"})"),
                  "s", thresholds=[(None, "green"), (7200, "orange"), (10800, "red")]), 6, 6)
-    lay.add(timeseries("ETL runs by status",
-                       [prom("sum by (status) (increase(animerec_etl_runs_total{release_namespace=\"$namespace\"}"
-                             "[1h]))", "{{status}}")], "short",
-                       description="Emitted by the Argo controller for the CronWorkflow; a Failed run with exit "
-                                   "code 3 is a failed validation."), 6, 6)
+    lay.add(timeseries("ETL validation and runs",
+                       [prom('sum by (suite) (animerec_etl_expectations_failed{job="animerec-etl"})', "{{suite}}"),
+                        prom("sum by (status) (increase(animerec_etl_workflow_runs_total{release_namespace="
+                             "\"$namespace\"}[1h]))", "runs {{status}}", "B")], "short",
+                       description="Failed expectations per suite of the last run (pushed by the ETL), and runs by "
+                                   "status (emitted by the Argo controller for the CronWorkflow)."), 6, 6)
     lay.add(timeseries("ETL rows per table",
-                       [prom(f"max by (table, step) (animerec_etl_rows{{{NS}}})", "{{step}} {{table}}")], "short",
+                       [prom('max by (table, step) (animerec_etl_rows{job="animerec-etl"})', "{{step}} {{table}}")],
+                       "short",
                        description="Row counts of the last run's steps, pushed by the ETL through the "
                                    "Pushgateway."), 6, 6)
     lay.add(stat("Since the last successful pipeline submission",

@@ -304,3 +304,8 @@ true
 true
 {{- end -}}
 {{- end -}}
+
+{{/* ETL settings: results under the writable /tmp, run metrics to the Pushgateway */}}
+{{- define "animerec.etlEnv" -}}
+{{- include "animerec.extraEnv" (mergeOverwrite (dict "ANIMEREC_ETL_RESULTS_DIR" "/tmp/animerec/etl" "ANIMEREC_ETL_PUSHGATEWAY_URL" .Values.monitoring.pushgateway) .Values.etl.env) }}
+{{- end -}}
