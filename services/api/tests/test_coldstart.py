@@ -3,7 +3,8 @@ from the similar-anime lists of their recently completed anime, without a new ba
 
 The crawler here is a small Starlette app speaking the crawler service's /crawl contract (request
 {"urls": [...], "wait": true}; answer {"results": [{"url", "status", "items": [...]}]}), whose items are
-checked against the event schemas before they are served."""
+checked against the event schemas before they are served: it lets these tests force failures, delays and
+private profiles in milliseconds. test_e2e_crawler.py runs the same path through the real crawler service."""
 
 import asyncio
 import time
