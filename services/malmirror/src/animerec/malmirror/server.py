@@ -191,7 +191,9 @@ class Mirror:
         is_jikan = path.startswith("/v4/")
         if fault in ("429", "500", "503"):
             status = int(fault)
-            headers = {"Retry-After": str(self.faults.retry_after)} if status in (429, 503) else {}
+            headers = {"X-Mirror-Fault": fault}
+            if status in (429, 503):
+                headers["Retry-After"] = str(self.faults.retry_after)
             if is_jikan:
                 return status, JSON, json.dumps(jikan.error(status, "fault injected")).encode(), headers
             return status, HTML, f"<html><body><h1>{status}</h1></body></html>".encode(), headers

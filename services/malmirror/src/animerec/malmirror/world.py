@@ -217,13 +217,18 @@ def _catalogue(seed: int, n: int, n_clusters: int) -> list[Anime]:
 
 def _entries(rng, n_users: int, n_anime: int, clusters: np.ndarray, quality: np.ndarray, pop: np.ndarray,
              sizes: np.ndarray):
-    """Sample every user's list at once: 60% from the user's preferred clusters, 40% by popularity."""
+    """Sample every user's list at once. Candidates come from the user's two preferred clusters
+    (60% for small lists, less for big ones: heavy users roam wider) or by global popularity;
+    extra candidates are drawn, duplicates dropped and a random `size` of them kept."""
     n_clusters = int(clusters.max()) + 1
     prefs = rng.integers(0, n_clusters, size=(n_users, 2))
-    owner = np.repeat(np.arange(n_users, dtype=np.int64), sizes)
+    p_pref = 0.6 * np.clip((60.0 / sizes) ** 0.3, 0.3, 1.0)
+    # heavy users need more candidates: their picks collide more often
+    draws = np.ceil(sizes * (1.3 + 1.7 * np.minimum(1.0, sizes / 300.0))).astype(np.int64)
+    owner = np.repeat(np.arange(n_users, dtype=np.int64), draws)
     total = len(owner)
     picked = np.empty(total, dtype=np.int64)
-    from_pref = rng.random(total) < 0.6
+    from_pref = rng.random(total) < p_pref[owner]
     cluster = prefs[owner, rng.integers(0, 2, size=total)]
     global_cum = np.cumsum(pop) / pop.sum()
     glob = ~from_pref
@@ -239,6 +244,12 @@ def _entries(rng, n_users: int, n_anime: int, clusters: np.ndarray, quality: np.
     key = np.sort(owner * n_anime + picked)
     key = key[np.concatenate(([True], key[1:] != key[:-1]))]
     owner, picked = key // n_anime, key % n_anime
+    # keep a random `sizes[u]` of each user's distinct candidates
+    order = np.argsort((owner << 21) | rng.integers(0, 1 << 21, size=len(key)))
+    starts = np.searchsorted(owner[order], np.arange(n_users))
+    rank = np.arange(len(order)) - starts[owner[order]]
+    kept = np.sort(order[rank < sizes[owner[order]]])
+    owner, picked = owner[kept], picked[kept]
     match = (clusters[picked] == prefs[owner, 0]) | (clusters[picked] == prefs[owner, 1])
     return owner, picked, match
 
@@ -252,7 +263,7 @@ def generate(users: int, anime: int | None = None, seed: int = 7) -> World:
     clusters = np.array([a.cluster for a in catalogue], dtype=np.int64)
     quality = np.clip(rng.normal(7.0, 0.9, size=n_anime), 2.0, 9.6)
     # power-law popularity by a random rank, nudged up for good shows
-    pop = (1.0 / (1.0 + rng.permutation(n_anime)) ** 0.9) * np.exp(0.4 * (quality - 7))
+    pop = (1.0 / (1.0 + rng.permutation(n_anime)) ** 1.1) * np.exp(0.4 * (quality - 7))
     sizes = np.clip(rng.lognormal(np.log(35), 1.0, size=users), 1, min(2000, n_anime)).astype(np.int64)
     owner, picked, match = _entries(rng, users, n_anime, clusters, quality, pop, sizes)
     total = len(owner)
