@@ -52,10 +52,7 @@ def keep_top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     rows, cols, vals = [], [], []
     for r in range(m.shape[0]):
         lo, hi = m.indptr[r], m.indptr[r + 1]
-        if hi - lo > k:
-            top = lo + np.argpartition(-m.data[lo:hi], k - 1)[:k]
-        else:
-            top = np.arange(lo, hi)
+        top = lo + np.argpartition(-m.data[lo:hi], k - 1)[:k] if hi - lo > k else np.arange(lo, hi)
         rows.append(np.full(len(top), r))
         cols.append(m.indices[top])
         vals.append(m.data[top])

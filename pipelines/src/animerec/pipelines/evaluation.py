@@ -48,7 +48,8 @@ def decide(results: list[Result], model: str, baseline: str, metric: str) -> Dec
     mv, bv = by_name[model].metrics[metric], by_name[baseline].metrics[metric]
     promoted = mv > bv
     verdict = "beats" if promoted else "does not beat"
-    return Decision(promoted, model, baseline, metric, mv, bv, f"{model} {metric} {mv:.4f} {verdict} {baseline} {bv:.4f}")
+    reason = f"{model} {metric} {mv:.4f} {verdict} {baseline} {bv:.4f}"
+    return Decision(promoted, model, baseline, metric, mv, bv, reason)
 
 
 METRIC_ORDER = ("recall", "ndcg", "map", "coverage")

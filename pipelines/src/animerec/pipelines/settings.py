@@ -68,6 +68,8 @@ class PipelineSettings:
     excluded_genres: list[str] = setting([], help="Genres never recommended (comma separated, e.g. Hentai)")
     promote_baseline: str = setting("popularity", choices=BASELINES,
                                     help="A model is promoted only if it beats this baseline")
+    promote_similar_baseline: str = setting("co_occurrence", choices=("popularity", "co_occurrence", "genre_cosine"),
+                                            help="The similar-anime ranker is promoted only if it beats this")
     promote_metric: str = setting("ndcg", choices=("ndcg", "recall", "map"),
                                   help="Metric (at k) compared for promotion")
     keep_runs: int = setting(5, minimum=1, maximum=1000, help="Runs of each pipeline kept in PostgreSQL")

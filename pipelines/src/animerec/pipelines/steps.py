@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .data import World, world_from_postgres
@@ -66,10 +67,12 @@ def train_retrieval(world_path: str, splits_path: str, params: dict, model_path:
     ctx = _context(world_path, splits_path, params)
     towers = useranime.train_retrieval(ctx)
     towers.save(_dir(model_path) / "towers.npz")
-    return {"epochs": len(towers.epoch_seconds), "seconds_per_epoch": sum(towers.epoch_seconds) / len(towers.epoch_seconds)}
+    seconds = towers.epoch_seconds
+    return {"epochs": len(seconds), "seconds_per_epoch": sum(seconds) / len(seconds)}
 
 
-def retrieve(world_path: str, splits_path: str, model_path: str, params: dict, candidates_path: str) -> dict[str, float]:
+def retrieve(world_path: str, splits_path: str, model_path: str, params: dict,
+             candidates_path: str) -> dict[str, float]:
     """Batch top-`candidates` per user for the three purposes; returns the retrieval model's metrics."""
     from . import useranime
     from .retrieval import Towers
@@ -156,3 +159,103 @@ def runtime_env() -> dict[str, str]:
     """Environment every component runs with (also set on the tasks of the compiled pipelines)."""
     return {"TF_USE_LEGACY_KERAS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
+
+
+# --- anime-anime -----------------------------------------------------------------------------------
+
+SIGNAL_SETS = ("train_r", "train", "all")
+
+
+def _similar_context(world_path: str, splits_path: str, params: dict):
+    from . import animeanime, useranime
+    s = from_params(params)
+    return animeanime.Context(World.load(Path(world_path)), useranime.Splits.load(Path(splits_path)), s)
+
+
+def _signals(signals_path: str, name: str):
+    from .animeanime import Signals
+    return Signals.load(Path(signals_path) / f"{name}.npz")
+
+
+def similar_signals(world_path: str, splits_path: str, params: dict, signals_path: str) -> dict[str, int]:
+    """Candidate-pair sources computed three times: from train_r (ranker labels stay unseen), from
+    train (evaluation) and from everything (publishing)."""
+    from . import animeanime
+    ctx = _similar_context(world_path, splits_path, params)
+    out = _dir(signals_path)
+    frames = {"train_r": ctx.splits.train_r, "train": ctx.splits.train, "all": ctx.world.interactions}
+    sizes = {}
+    for name, frame in frames.items():
+        sig = animeanime.build_signals(ctx.world, frame, ctx.index, ctx.s)
+        sig.save(out / f"{name}.npz")
+        sizes[f"pairs_{name}"] = int(sig.union().nnz)
+    return sizes
+
+
+def similar_retrieval(world_path: str, splits_path: str, signals_path: str, params: dict, model_path: str) -> dict:
+    from . import animeanime
+    ctx = _similar_context(world_path, splits_path, params)
+    towers = animeanime.train_retrieval(ctx, _signals(signals_path, "train_r"))
+    towers.save(_dir(model_path) / "towers.npz")
+    return {"epochs": len(towers.epoch_seconds)}
+
+
+def similar_candidates(world_path: str, splits_path: str, signals_path: str, model_path: str, params: dict,
+                       candidates_path: str) -> dict[str, float]:
+    from . import animeanime
+    from .retrieval import Towers
+    ctx = _similar_context(world_path, splits_path, params)
+    towers = Towers.load(Path(model_path) / "towers.npz")
+    out = _dir(candidates_path)
+    v_users, v_anchors = animeanime.val_users(ctx)
+    t_users, t_anchors = animeanime.test_users(ctx)
+    if len(t_users) == 0:
+        raise ValueError("no test user with a training anchor: the dataset is too small to evaluate")
+    np.savez(out / "users.npz", val=v_users, test=t_users)
+    animeanime.candidates(ctx, towers, _signals(signals_path, "train_r"), v_anchors).save(out / "val.npz")
+    animeanime.candidates(ctx, towers, _signals(signals_path, "train"), t_anchors).save(out / "test.npz")
+    everyone = np.arange(ctx.index.n_items)
+    animeanime.candidates(ctx, towers, _signals(signals_path, "all"), everyone).save(out / "publish.npz")
+    # The retrieval model on its own: anchors' nearest anime by the towers.
+    n = max(ctx.s.k * 5, ctx.s.k + 50)
+    items, _ = towers.top(t_anchors, n, query_features=ctx.item_features)
+    from .useranime import Candidates
+    return animeanime.evaluate(ctx, Candidates(t_anchors, items, np.zeros(items.shape, "float32")), t_users, ctx.s.k)
+
+
+def similar_baseline(name: str, world_path: str, splits_path: str, signals_path: str, params: dict) -> dict[str, float]:
+    from . import animeanime
+    ctx = _similar_context(world_path, splits_path, params)
+    t_users, t_anchors = animeanime.test_users(ctx)
+    n = max(ctx.s.k * 5, ctx.s.k + 50)
+    lists = animeanime.baseline_lists(name, ctx, _signals(signals_path, "train"), t_anchors, n)
+    return animeanime.evaluate(ctx, lists, t_users, ctx.s.k)
+
+
+def similar_rank(world_path: str, splits_path: str, signals_path: str, model_path: str, candidates_path: str,
+                 params: dict, ranker_path: str, ranked_path: str) -> dict[str, float]:
+    from . import animeanime
+    from .retrieval import Towers
+    from .useranime import Candidates
+    ctx = _similar_context(world_path, splits_path, params)
+    towers = Towers.load(Path(model_path) / "towers.npz")
+    cands = {n: Candidates.load(Path(candidates_path) / f"{n}.npz") for n in ("val", "test", "publish")}
+    with np.load(Path(candidates_path) / "users.npz") as z:
+        v_users, t_users = z["val"], z["test"]
+    ranker = animeanime.train_ranker(ctx, towers, _signals(signals_path, "train_r"), cands["val"], v_users)
+    ranker.save(_dir(ranker_path) / "ranker.npz")
+    out = _dir(ranked_path)
+    test = animeanime.rank(ctx, towers, _signals(signals_path, "train"), ranker, cands["test"])
+    test.save(out / "test.npz")
+    animeanime.rank(ctx, towers, _signals(signals_path, "all"), ranker, cands["publish"]).save(out / "publish.npz")
+    return animeanime.evaluate(ctx, test, t_users, ctx.s.k)
+
+
+def final_similar_lists(world_path: str, splits_path: str, params: dict, ranked_path: str, lists_path: str) -> int:
+    from . import animeanime
+    from .useranime import Candidates
+    ctx = _similar_context(world_path, splits_path, params)
+    lists = animeanime.final_lists(ctx, Candidates.load(Path(ranked_path) / "publish.npz"), ctx.s.top_n)
+    Path(lists_path).parent.mkdir(parents=True, exist_ok=True)
+    lists.to_parquet(lists_path, index=False)
+    return len(lists)

@@ -18,20 +18,9 @@ from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
 
 from animerec.pipelines.components import IMAGE, configure, on_gpu
 from animerec.pipelines.settings import load as load_settings
+from animerec.pipelines.shared_components import extract_world, record_run, split_world
 
 NAME = "animerec-user-anime"
-
-
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
-def extract_world(pg_url: str, world: Output[Dataset]):
-    from animerec.pipelines import steps
-    world.metadata.update(steps.extract(pg_url, world.path))
-
-
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
-def split_world(world: Input[Dataset], params: dict, splits: Output[Dataset]):
-    from animerec.pipelines import steps
-    steps.split(world.path, params, splits.path)
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
@@ -89,13 +78,6 @@ def final_lists(world: Input[Dataset], splits: Input[Dataset], params: dict, ret
     lists.metadata["model"] = model
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
-def record_run(pg_url: str, params: dict, lists: Input[Dataset], report: Input[Markdown],
-               decision: Input[Dataset]) -> str:
-    from animerec.pipelines import steps
-    return steps.record_run(pg_url, "user_anime", params, lists.path, report.path, decision.path)
-
-
 @dsl.pipeline(name=NAME, description="TFRS retrieval + pointwise/listwise ranking of anime for each user, "
                                      "evaluated against popularity, item-item and ALS baselines")
 def user_anime_pipeline(pg_url: str, params: dict = load_settings().params()) -> str:
@@ -115,10 +97,11 @@ def user_anime_pipeline(pg_url: str, params: dict = load_settings().params()) ->
         als=base["als"].outputs["metrics"], retrieval=cands.outputs["metrics"],
         pointwise=rankers["pointwise"].outputs["metrics"], listwise=rankers["listwise"].outputs["metrics"],
         params=params), "compare with baselines")
-    final = configure(final_lists(retrieval=cands.outputs["candidates"], pointwise=rankers["pointwise"].outputs["ranked"],
+    final = configure(final_lists(retrieval=cands.outputs["candidates"],
+                                  pointwise=rankers["pointwise"].outputs["ranked"],
                                   listwise=rankers["listwise"].outputs["ranked"], **common), "final filter")
     # The run is recorded whatever the decision; `animerec publish` only takes promoted runs.
-    recorded = configure(record_run(pg_url=pg_url, params=params, lists=final.outputs["lists"],
+    recorded = configure(record_run(pg_url=pg_url, pipeline="user_anime", params=params, lists=final.outputs["lists"],
                                     report=compared.outputs["report"], decision=compared.outputs["decision"]),
                          "record run")
     return recorded.output

@@ -161,7 +161,7 @@ class PairFeatures:
         v = self.towers.item_vectors[safe]                                 # [U, L, d]
         cosine = np.einsum("ud,uld->ul", q, v)[..., None]
         affinity = np.einsum("ug,ulg->ul", self.profiles[users], self.genres_l2[safe])[..., None]
-        hist = np.broadcast_to(self.history_len[users][:, None, None], items.shape + (1,))
+        hist = np.broadcast_to(self.history_len[users][:, None, None], (*items.shape, 1))
         return np.concatenate([cosine, affinity, hist, self.ctx.item_features[safe]], -1).astype("float32")
 
 
@@ -192,7 +192,7 @@ def ranking_lists(ctx: Context, cands: Candidates, pf: PairFeatures):
         lists[r, :len(row)] = row
         labels[r, :len(own)] = own_labels
     mask = lists >= 0
-    feats = np.zeros(lists.shape + (pf(users[:1], lists[:1]).shape[-1],), "float32")
+    feats = np.zeros((*lists.shape, pf(users[:1], lists[:1]).shape[-1]), "float32")
     for start in range(0, len(users), 512):
         sl = slice(start, start + 512)
         feats[sl] = pf(users[sl], lists[sl])

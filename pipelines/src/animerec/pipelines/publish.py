@@ -1,0 +1,103 @@
+"""`animerec publish`: the latest promoted run of each pipeline (models.*), anime cards, popular and
+trending lists and per-user seen lists -> one new Redis version, switched live atomically by the
+shared `animerec.common.recstore.RecStore`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from animerec.common import cache, db
+from animerec.common.recstore import RecStore
+
+log = logging.getLogger(__name__)
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+@dataclass
+class Payload:
+    user_run: str
+    anime_run: str
+    user_recs: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    similar: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    cards: dict[int, dict[str, Any]] = field(default_factory=dict)
+    popular: list[int] = field(default_factory=list)
+    trending: list[int] = field(default_factory=list)
+    seen: dict[str, list[int]] = field(default_factory=dict)
+
+
+def latest_run(conn, pipeline: str, *, promoted_only: bool) -> str | None:
+    row = conn.execute("SELECT run_id FROM models.runs WHERE pipeline = %s AND (promoted OR NOT %s) "
+                       "ORDER BY created_at DESC, run_id DESC LIMIT 1", (pipeline, promoted_only)).fetchone()
+    return row[0] if row else None
+
+
+def gather(pg_url: str, *, user_run: str | None = None, anime_run: str | None = None,
+           allow_unpromoted: bool = False, list_length: int = 100, trending_days: int = 30) -> Payload:
+    with db.connect(pg_url) as conn:
+        runs = {}
+        for pipeline, chosen in (("user_anime", user_run), ("anime_anime", anime_run)):
+            if chosen:
+                row = conn.execute("SELECT pipeline FROM models.runs WHERE run_id = %s", (chosen,)).fetchone()
+                if not row or row[0] != pipeline:
+                    raise PublishError(f"no {pipeline} run {chosen!r} in models.runs")
+                runs[pipeline] = chosen
+            else:
+                found = latest_run(conn, pipeline, promoted_only=not allow_unpromoted)
+                if found is None:
+                    raise PublishError(f"no {'' if allow_unpromoted else 'promoted '}{pipeline} run to publish: run "
+                                       f"`animerec pipeline run {pipeline.replace('_', '-')}` first"
+                                       + ("" if allow_unpromoted else " (or pass --allow-unpromoted)"))
+                runs[pipeline] = found
+        p = Payload(user_run=runs["user_anime"], anime_run=runs["anime_anime"])
+        for name, anime_id, score in conn.execute(
+                """SELECT u.user_name, r.anime_id, r.score FROM models.user_recommendations r
+                   JOIN processed."user" u USING (user_id) WHERE r.run_id = %s AND r.rank <= %s
+                   ORDER BY u.user_name, r.rank""", (p.user_run, list_length)):
+            p.user_recs.setdefault(name, []).append((int(anime_id), float(score)))
+        for anime_id, similar_id, score in conn.execute(
+                "SELECT anime_id, similar_id, score FROM models.similar_anime WHERE run_id = %s AND rank <= %s "
+                "ORDER BY anime_id, rank", (p.anime_run, list_length)):
+            p.similar.setdefault(int(anime_id), []).append((int(similar_id), float(score)))
+        for row in conn.execute("""SELECT anime_id, title, main_pic, score::float8, genres, anime_url, type,
+                                          num_episodes, members_count, start_date FROM processed.anime"""):
+            anime_id, title, pic, score, genres, url, kind, episodes, members, start = row
+            p.cards[int(anime_id)] = {"title": title, "main_pic": pic, "score": score, "genres": list(genres or []),
+                                      "url": url, "type": kind, "num_episodes": episodes, "members": members,
+                                      "start_date": start.isoformat() if start else None}
+        p.popular = [r[0] for r in conn.execute(
+            """SELECT anime_id FROM processed.user_anime
+               WHERE status IS DISTINCT FROM 'dropped' AND status IS DISTINCT FROM 'plan_to_watch'
+               GROUP BY anime_id ORDER BY count(*) DESC, anime_id LIMIT %s""", (list_length,))]
+        # Trending: most interactions in the last `trending_days` before the newest dated interaction
+        # (not before now(): an old dataset still has a trend); popular when nothing is dated.
+        p.trending = [r[0] for r in conn.execute(
+            """WITH newest AS (SELECT max(last_interaction_date) AS t FROM processed.user_anime)
+               SELECT anime_id FROM processed.user_anime, newest
+               WHERE last_interaction_date > newest.t - make_interval(days => %s)
+               GROUP BY anime_id ORDER BY count(*) DESC, anime_id LIMIT %s""", (trending_days, list_length))]
+        if not p.trending:
+            p.trending = list(p.popular)
+        # Seen leaves plan_to_watch out: those anime stay recommendable (RecStore drops seen ones).
+        for name, ids in conn.execute(
+                """SELECT u.user_name, array_agg(ua.anime_id ORDER BY ua.anime_id) FROM processed.user_anime ua
+                   JOIN processed."user" u USING (user_id)
+                   WHERE ua.status IS DISTINCT FROM 'plan_to_watch' GROUP BY u.user_name"""):
+            p.seen[name] = [int(a) for a in ids]
+    return p
+
+
+def publish(pg_url: str, redis_url: str, redis_prefix: str, *, grace_seconds: int = 3600,
+            **options) -> tuple[str, Payload]:
+    payload = gather(pg_url, **options)
+    store = RecStore(cache.client(redis_url, socket_timeout=30.0), redis_prefix)
+    version = store.publish(user_recs=payload.user_recs, similar=payload.similar, cards=payload.cards,
+                            popular=payload.popular, trending=payload.trending, seen=payload.seen,
+                            grace_seconds=grace_seconds)
+    log.info("published", extra={"version": version, "user_run": payload.user_run, "anime_run": payload.anime_run,
+                                 "users": len(payload.user_recs), "similar": len(payload.similar)})
+    return version, payload

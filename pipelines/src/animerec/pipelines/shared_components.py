@@ -1,0 +1,25 @@
+"""Components both pipelines use. (No `from __future__ import annotations`: KFP reads the real types.)"""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Markdown, Output
+
+from animerec.pipelines.components import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def extract_world(pg_url: str, world: Output[Dataset]):
+    from animerec.pipelines import steps
+    world.metadata.update(steps.extract(pg_url, world.path))
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def split_world(world: Input[Dataset], params: dict, splits: Output[Dataset]):
+    from animerec.pipelines import steps
+    steps.split(world.path, params, splits.path)
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def record_run(pg_url: str, pipeline: str, params: dict, lists: Input[Dataset], report: Input[Markdown],
+               decision: Input[Dataset]) -> str:
+    from animerec.pipelines import steps
+    return steps.record_run(pg_url, pipeline, params, lists.path, report.path, decision.path)

@@ -1,0 +1,60 @@
+"""The user-anime pipeline, run whole with kfp.local on a small generated world, and compiled."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from animerec.common import db
+from animerec.pipelines.localrun import run_local
+from animerec.pipelines.user_anime_pipeline import user_anime_pipeline
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_runs_end_to_end_and_records_ranked_lists(world_db, tiny_params, tmp_path, small_world):
+    params = {**tiny_params, "excluded_types": ["Music"], "promote_model": "pointwise"}
+    run = run_local(user_anime_pipeline, world_db, params, tmp_path)
+
+    for model in ("popularity", "item_item", "als", "retrieval", "pointwise", "listwise"):
+        assert f"| {model} |" in run.report
+        assert 0.0 <= run.decision["model_value"] <= 1.0 or run.decision["model"] != model
+    assert run.decision["model"] == "pointwise" and run.decision["baseline"] == "popularity"
+    assert run.promoted == (run.decision["model_value"] > run.decision["baseline_value"])
+
+    with db.connect(world_db) as conn:
+        rows = conn.execute("SELECT user_id, rank, anime_id FROM models.user_recommendations WHERE run_id = %s",
+                            (run.run_id,)).fetchall()
+        names = dict(conn.execute('SELECT user_id, user_name FROM processed."user"').fetchall())
+        status = {(u, a): s for u, a, s in conn.execute("SELECT user_id, anime_id, status FROM processed.user_anime")}
+    assert rows, "no recommendations recorded"
+    by_user: dict[int, list[tuple[int, int]]] = {}
+    for user_id, rank, anime_id in rows:
+        by_user.setdefault(user_id, []).append((rank, anime_id))
+    music = set(small_world.anime.loc[small_world.anime["type"] == "Music", "anime_id"])
+    for user_id, recs in by_user.items():
+        ranks = sorted(r for r, _ in recs)
+        assert ranks == list(range(1, len(ranks) + 1)) and len(ranks) <= params["top_n"]
+        for _, anime_id in recs:
+            assert anime_id not in music, "an excluded type was recommended"
+            # Already in the list: only plan_to_watch may come back.
+            assert status.get((user_id, anime_id), "plan_to_watch") == "plan_to_watch"
+    assert set(by_user) <= set(names)
+
+
+def test_compiles_with_gpu_requests_for_training_steps(tmp_path):
+    from kfp import compiler
+    path = tmp_path / "user-anime.yaml"
+    compiler.Compiler().compile(user_anime_pipeline, str(path))
+    docs = list(yaml.safe_load_all(path.read_text()))
+    spec = docs[0]
+    executors = spec["deploymentSpec"]["executors"]
+    gpu = {name for name, e in executors.items() if e["container"].get("resources", {}).get("accelerator")}
+    assert gpu == {"exec-train-retrieval", "exec-train-ranker", "exec-train-ranker-2"}
+    for e in executors.values():
+        env = {v["name"]: v["value"] for v in e["container"].get("env", [])}
+        assert env["TF_USE_LEGACY_KERAS"] == "1"
+    platform = docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(platform) == gpu
+    for e in platform.values():
+        assert e["tolerations"] and e["nodeSelector"]["labels"]
