@@ -51,7 +51,7 @@ def _check_same_page(ctx: Ctx, doc) -> None:
     a redirect) must not be read as this one."""
     if is_not_found(doc):
         return
-    og = first(doc, '//meta[@property="og:url"]/@content')
+    og = first(doc, '/html/head/meta[@property="og:url"]/@content')
     if not og or "myanimelist.net" not in og:
         return
     try:

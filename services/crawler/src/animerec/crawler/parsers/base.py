@@ -139,8 +139,10 @@ def html(ctx: Ctx, body: bytes) -> etree._Element:
 
 
 def is_not_found(doc) -> bool:
-    title = clean(" ".join(doc.xpath("//title//text()"))) or ""
-    return bool(doc.xpath('//*[contains(concat(" ", @class, " "), " error404 ")]')) or title.startswith("404")
+    """MAL's 404 page: titled '404 Not Found', og:url .../error/404 (only <head> is read: it is cheap)."""
+    title = clean(" ".join(doc.xpath("/html/head/title//text()"))) or ""
+    og = first(doc, '/html/head/meta[@property="og:url"]/@content') or ""
+    return title.startswith("404") or og.rstrip("/").endswith("/error/404")
 
 
 def text_of(node) -> str | None:

@@ -65,8 +65,7 @@ def parse_profile(ctx: Ctx, doc) -> None:
     stats = first(doc, f'//div[{has_class("stats")} and {has_class("anime")}]')
     if not rows and stats is None:
         raise ctx.fail("no profile status or statistics block")
-    page_text = clean(doc.text_content()) or ""
-    private = any(marker in page_text for marker in PRIVATE_MARKERS)
+    private = any(doc.xpath(f'//*[contains(text(), "{marker}")]') for marker in PRIVATE_MARKERS)
     last = parse_relative(text_of(rows.get("Last Online")), ctx.now)
     counts: dict[str, int | None] = dict.fromkeys(_STATUS_CLASSES)
     days = mean = None
