@@ -62,7 +62,13 @@ def test_gpu_settings_reach_training(renders):
         assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     prod = renders["kustomize:prod"].get("CronJob", "animerec-pipelines")
     env = crossref.env_of(crossref.pod_spec(prod)["containers"][0])
-    assert env["ANIMEREC_PIPELINE_GPU_COUNT"] == "1"
+    assert env["ANIMEREC_PIPELINES_GPU_COUNT"] == "1"
+    assert env["ANIMEREC_PIPELINES_GPU_TOLERATIONS"] == "nvidia.com/gpu:NoSchedule"
+    kfp = renders["helm:keda-monitoring-argo"].get("CronJob", "animerec-pipelines")
+    env = crossref.env_of(crossref.pod_spec(kfp)["containers"][0])
+    assert env["ANIMEREC_PIPELINES_GPU_NODE_SELECTOR"] == "nvidia.com/gpu.present=true"
+    assert env["ANIMEREC_PIPELINES_GPU_TOLERATIONS"] == "nvidia.com/gpu:NoSchedule"
+    assert env["ANIMEREC_PIPELINES_IMAGE"] == "animerec/pipelines:0.1.0"
 
 
 def test_generated_files_are_current():

@@ -1,7 +1,7 @@
 """Compile animerec's training pipelines and submit one run of each to Kubeflow Pipelines.
 
 Run by the chart's pipelines CronJob inside the pipelines image (which ships kfp). Compilation bakes the
-GPU settings (ANIMEREC_PIPELINE_GPU_*) into the training components; this Job itself needs no GPU and does
+GPU settings (ANIMEREC_PIPELINES_GPU_*) into the training components; this Job itself needs no GPU and does
 not wait for the runs: the pipelines report their own metrics and promote models themselves.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,10 +22,9 @@ def main() -> int:
         return 2
     experiment = os.environ.get("KFP_EXPERIMENT", "animerec")
     names = [n for n in os.environ.get("KFP_PIPELINES", "").split(",") if n]
-    out = Path(os.environ.get("KFP_PACKAGE_DIR", "/tmp/pipelines"))
+    out = Path(os.environ.get("KFP_PACKAGE_DIR") or tempfile.mkdtemp(prefix="pipelines-"))
     out.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        subprocess.run(["animerec", "pipeline", "compile", name, "--output", str(out / f"{name}.yaml")], check=True)
+    subprocess.run(["animerec", "pipeline", "compile", "--out", str(out), *names], check=True)
 
     import kfp  # imported late: compile errors above should not wait on kfp's import
 
