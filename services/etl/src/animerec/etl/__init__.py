@@ -1,0 +1,1 @@
+"""ETL: landing -> staging (set-based SQL) -> Great Expectations -> processed; dataset export."""
