@@ -28,6 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REDIS_URL = os.environ.get("ANIMEREC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+WORKERS = int(os.environ.get("ANIMEREC_BENCH_API_WORKERS", "1"))
 PATH = "/v1/users/{}/recommendations?n=20&sample=5"
 
 
@@ -170,6 +171,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and its direct children (uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == root_pid or ppid == root_pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _redis_cpu(redis) -> float:
+    info = redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def _run_load(args: list[str], timeout: float) -> dict:
     out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
@@ -199,6 +220,7 @@ def run(quick: bool) -> list:
     from animerec.common import cache
     from animerec.common.recstore import RecStore
 
+    load_before = os.getloadavg()[0]  # other work on the machine skews latency: say how busy it was
     n_users = 2_000 if quick else 50_000
     duration = 3.0 if quick else 10.0
     rate = 1000.0
@@ -216,7 +238,7 @@ def run(quick: bool) -> list:
     port = _free_port()
     env = {**os.environ, "ANIMEREC_REDIS_URL": REDIS_URL, "ANIMEREC_REDIS_PREFIX": prefix,
            "ANIMEREC_KAFKA_BOOTSTRAP": "127.0.0.1:9", "ANIMEREC_LOG_LEVEL": "WARNING",
-           "ANIMEREC_API_HOST": "127.0.0.1", "ANIMEREC_API_PORT": str(port), "ANIMEREC_API_WORKERS": "1"}
+           "ANIMEREC_API_HOST": "127.0.0.1", "ANIMEREC_API_PORT": str(port), "ANIMEREC_API_WORKERS": str(WORKERS)}
     server = subprocess.Popen([str(Path(sys.executable).parent / "animerec"), "api"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     redis_host = urlsplit(REDIS_URL)
@@ -233,8 +255,12 @@ def run(quick: bool) -> list:
         timeout = duration * 6 + 60
         api_fixed = _run_load([*api_args, "--rate", str(rate)], timeout)
         redis_fixed = _run_load([*redis_args, "--rate", str(rate)], timeout)
+        cpu0 = _cpu_seconds(server.pid)
         api_max = _run_load([*api_args, "--conns", "16"], timeout)
+        api_cpu_ms = (_cpu_seconds(server.pid) - cpu0) / api_max["count"] * 1000
+        cpu0 = _redis_cpu(redis)
         redis_max = _run_load([*redis_args, "--conns", "16"], timeout)
+        redis_cpu_ms = (_redis_cpu(redis) - cpu0) / redis_max["count"] * 1000
     finally:
         server.terminate()
         try:
@@ -247,10 +273,10 @@ def run(quick: bool) -> list:
             redis.delete(*keys[i:i + 500])
         redis.close()
 
-    bad = {s: c for s, c in api_fixed["statuses"].items() if s != 200}
+    bad = {s: c for s, c in api_fixed["statuses"].items() if int(s) != 200}
     met = "met" if api_fixed["p99_ms"] < 10 and api_fixed["rate"] >= 0.97 * rate and not bad else "NOT met"
-    world = (f"{n_users} users x 100 recs, 10k cards (published in {publish_s:.1f}s), one uvicorn worker, "
-             f"{duration:.0f}s per figure")
+    world = (f"{n_users} users x 100 recs, 10k cards (published in {publish_s:.1f}s), {WORKERS} uvicorn worker(s), "
+             f"{duration:.0f}s per figure; load average at start {load_before:.1f} on {os.cpu_count()} cores")
     return [
         Row(f"recommendations p50 @ {rate:.0f} req/s offered", api_fixed["p50_ms"], "ms",
             "raw Redis HGET of the same lists p50", redis_fixed["p50_ms"], note=world),
@@ -261,6 +287,8 @@ def run(quick: bool) -> list:
         Row("recommendations max throughput (closed loop, 16 connections)", api_max["rate"], "req/s",
             "raw Redis HGET, same clients", redis_max["rate"], higher_is_better=True,
             note=f"p99 {api_max['p99_ms']:.1f} ms under saturation"),
+        Row("API server CPU per request (closed loop)", api_cpu_ms, "ms", "redis-server CPU per HGET, same run",
+            redis_cpu_ms, note=f"one core's worth of API CPU serves about {1000 / api_cpu_ms:.0f} req/s"),
     ]
 
 

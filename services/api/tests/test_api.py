@@ -1,6 +1,7 @@
 """The JSON API against a real Redis holding a tiny published world."""
 
 import random
+import re
 
 import pytest
 
@@ -193,3 +194,19 @@ def test_readyz_with_kafka(redis_url, published, kafka_bootstrap, make_client):
     with make_client(redis_url, kafka=kafka_bootstrap) as c:
         ready = c.get("/readyz")
         assert ready.status_code == 200 and ready.json()["version"] == "v1"
+
+
+def test_page_escapes_what_the_user_typed(client):
+    r = client.get("/", params={"user": '"><script>alert(1)</script>'})
+    assert r.status_code == 400 and "text/html" in r.headers["content-type"]
+    assert "<script>alert(1)" not in r.text and "&lt;script&gt;alert(1)" in r.text
+    assert "does not look like a MyAnimeList user name" in r.text
+
+
+def test_page_renders_five_cards_from_the_top_20(client, published):
+    r = client.get("/", params={"user": "Xinil"})
+    assert r.status_code == 200
+    top20 = [a for a, _, _ in published.user_recs["Xinil"] if a not in published.seen["Xinil"]][:20]
+    cards = r.text.split('<div id="cards" class="cards">', 1)[1].split("</section>", 1)[0]  # not the <template>
+    shown = [int(x) for x in re.findall(r'<article class="card" data-anime-id="(\d+)"', cards)]
+    assert len(shown) == 5 and set(shown) <= set(top20)
