@@ -261,6 +261,13 @@ spec:
 {{- define "animerec.crawlerEnv" -}}
 - name: ANIMEREC_CRAWLER_GROUP
   value: {{ .Values.crawler.consumerGroup | quote }}
+{{- if and .Values.malmirror.enabled .Values.malmirror.useForCrawler }}
+{{- $mirror := printf "http://%s:%v" (include "animerec.component" (list . "malmirror")) .Values.malmirror.port }}
+- name: ANIMEREC_CRAWLER_MAL_BASE_URL
+  value: {{ $mirror | quote }}
+- name: ANIMEREC_CRAWLER_JIKAN_BASE_URL
+  value: {{ printf "%s/v4" $mirror | quote }}
+{{- end }}
 {{- include "animerec.extraEnv" .Values.crawler.env }}
 {{- end -}}
 
