@@ -165,7 +165,7 @@ def test_missing_and_private_profiles(cold_client, crawler):
             assert time.monotonic() < deadline
             time.sleep(0.05)
     assert ghost["crawl"] == "failed" and ghost["source"] == "fallback"   # no such profile on MAL
-    assert hidden["crawl"] == "done" and hidden["source"] == "fallback" and "empty or private" in hidden["message"]
+    assert hidden["crawl"] == "done" and hidden["source"] == "fallback" and "empty, private" in hidden["message"]
 
 
 def test_web_page_tells_unknown_users_what_happens(cold_client):

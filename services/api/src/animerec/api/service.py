@@ -24,7 +24,7 @@ MESSAGES = {
     coldstart.FAILED: "We could not fetch {user}'s MyAnimeList profile; we will try again later. "
                       "Meanwhile, here are {kind} anime.",
     coldstart.DISABLED: "We don't know {user} yet. Here are {kind} anime instead.",
-    coldstart.DONE: "{user}'s list is empty or private, so here are {kind} anime.",
+    coldstart.DONE: "{user}'s list is empty, private or has nothing completed yet, so here are {kind} anime.",
 }
 
 
