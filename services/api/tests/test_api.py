@@ -210,3 +210,13 @@ def test_page_renders_five_cards_from_the_top_20(client, published):
     cards = r.text.split('<div id="cards" class="cards">', 1)[1].split("</section>", 1)[0]  # not the <template>
     shown = [int(x) for x in re.findall(r'<article class="card" data-anime-id="(\d+)"', cards)]
     assert len(shown) == 5 and set(shown) <= set(top20)
+
+
+def test_metric_labels_cannot_be_minted_by_clients(client):
+    for i in range(3):
+        assert client.request(f"BREW{i}", "/v1/trending").status_code == 405
+        client.get(f"/random/path/{i}")
+    text = client.get("/metrics").text
+    assert "BREW" not in text and "/random/path" not in text
+    assert 'method="other",route="/v1/trending",status="405"} 3.0' in text
+    assert 'route="unmatched",status="404"} 3.0' in text

@@ -78,6 +78,9 @@ def error_body(status: int, code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message, "status": status}}).encode()
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class Observe:
     """Pure ASGI middleware: security headers on every answer, latency and status metrics by route template,
     and a JSON 500 (with the same headers) for anything unexpected."""
@@ -86,7 +89,7 @@ class Observe:
         self.app = app
         self.metrics = metrics
         self.headers = headers
-        self.names = {k for k, _ in headers}
+        self._children: dict[tuple[str, str, int], tuple] = {}  # labelled metric children, resolved once
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -114,10 +117,16 @@ class Observe:
                 await send({"type": "http.response.body", "body": body})
         finally:
             route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            self.metrics.latency.labels(label, method).observe(time.perf_counter() - start)
-            self.metrics.requests.labels(label, method, str(state["status"])).inc()
+            # label values come from a fixed set only: clients must not be able to mint new series
+            key = (getattr(route, "path", None) or "unmatched", method if method in METHODS else "other",
+                   state["status"])
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (self.metrics.latency.labels(key[0], key[1]),
+                                                   self.metrics.requests.labels(key[0], key[1], str(key[2])))
+            children[0].observe(time.perf_counter() - start)
+            children[1].inc()
 
 
 # --- error mapping -------------------------------------------------------------------------------------------

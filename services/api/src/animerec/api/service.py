@@ -52,6 +52,7 @@ class CardCache:
         self.metrics = metrics
         self.version: str | None = None
         self.cards: dict[int, dict[str, Any] | None] = {}
+        self._hits, self._misses = metrics.cache.labels("cards", "hit"), metrics.cache.labels("cards", "miss")
 
     async def get(self, view: AsyncRecView, ids: list[int]) -> dict[int, dict[str, Any] | None]:
         if view.version != self.version:
@@ -59,9 +60,9 @@ class CardCache:
         found = {i: self.cards[i] for i in ids if i in self.cards}
         missing = [i for i in ids if i not in found]
         if found:
-            self.metrics.cache.labels("cards", "hit").inc(len(found))
+            self._hits.inc(len(found))
         if missing:
-            self.metrics.cache.labels("cards", "miss").inc(len(missing))
+            self._misses.inc(len(missing))
             fetched = await view.cards(missing)
             for i in missing:
                 found[i] = fetched.get(i)
@@ -81,6 +82,7 @@ class Recommender:
         self.crawler = crawler
         self.card_cache = CardCache(settings.card_cache_size, metrics)
         self.rng = rng or random.Random()
+        self._recs_hit = metrics.cache.labels("user_recs", "hit")
 
     async def _items(self, view: AsyncRecView, rows: list[tuple[int, float | None, str | None]]
                      ) -> list[dict[str, Any]]:
@@ -106,7 +108,7 @@ class Recommender:
         recs = await view.user_recs(user, n)
         answer: dict[str, Any] = {"user": user, "version": view.version, "n": n, "sample": sample}
         if recs is not None:
-            self.metrics.cache.labels("user_recs", "hit").inc()
+            self._recs_hit.inc()
             rows = [(r.anime_id, r.score, r.reason) for r in recs]
             ranked = await self._items(view, self._sample(rows, sample))
             return {**answer, "source": "model", "fallback": None, "crawl": None, "message": None, "items": ranked}
