@@ -63,7 +63,7 @@ def exists_in(name, column, table, key, description):
 
 def symmetric(name, a, b, description):
     return no_rows(name, f"SELECT t.* FROM {{batch}} t LEFT JOIN {{batch}} s ON s.{a} = t.{b} AND s.{b} = t.{a} "
-                         f"WHERE s.{a} IS NULL", description)
+                         f"WHERE t.{a} IS NOT NULL AND t.{b} IS NOT NULL AND s.{a} IS NULL", description)
 
 
 SUITES: dict[str, list[Check]] = {
@@ -91,7 +91,8 @@ SUITES: dict[str, list[Check]] = {
         between("mean_score_range", "mean_score", 0, 10),
         between("num_completed_non_negative", "num_completed", 0),
         no_rows("user_id_stable", "SELECT t.* FROM {batch} t LEFT JOIN staging.user_ids i "
-                "ON i.user_id = t.user_id AND i.user_name = t.user_name WHERE i.user_id IS NULL",
+                "ON i.user_id = t.user_id AND i.user_name = t.user_name "
+                "WHERE t.user_id IS NOT NULL AND t.user_name IS NOT NULL AND i.user_id IS NULL",
                 "every user id is the stable id of its name in staging.user_ids"),
     ],
     "user_anime": [
