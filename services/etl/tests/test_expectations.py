@@ -19,17 +19,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 TABLES = ("anime", '"user"', "user_anime", "anime_anime", "user_user")
 
 
-def pick(table, cond, k, cols):
-    """The k-th row of staging.<table> matching cond, as a WHERE clause on its key columns."""
-    key = ", ".join(cols)
-    return (f"({key}) IN (SELECT {key} FROM staging.{table} t {cond} ORDER BY {key} OFFSET {k} LIMIT 1)")
-
-
-def ua(cond, k):
-    return pick("user_anime", "JOIN staging.anime a USING (anime_id) WHERE " + cond, k, ("t.user_id", "t.anime_id"))
-
-
 def ua_where(cond, k):
+    """The k-th user_anime row (joined with its anime as `a`) matching cond, as a WHERE clause."""
     return f"(user_id, anime_id) IN (SELECT t.user_id, t.anime_id FROM staging.user_anime t JOIN staging.anime a " \
            f"USING (anime_id) WHERE {cond} ORDER BY 1, 2 OFFSET {k} LIMIT 1)"
 
@@ -41,7 +32,8 @@ U = "user_id = (SELECT user_id FROM staging.\"user\" ORDER BY 1 OFFSET {} LIMIT 
 
 # (suite, expectation it aims at, SQL, other expectations it necessarily breaks too)
 DEFECTS = [
-    ("anime", "anime_id_not_null", "INSERT INTO staging.anime (anime_id, anime_url, title) VALUES (NULL, 'u', 'x')", ()),
+    ("anime", "anime_id_not_null",
+     "INSERT INTO staging.anime (anime_id, anime_url, title) VALUES (NULL, 'u', 'x')", ()),
     ("anime", "anime_id_unique", "INSERT INTO staging.anime SELECT * FROM staging.anime WHERE anime_id = 2", ()),
     ("anime", "anime_id_positive", "INSERT INTO staging.anime (anime_id, anime_url, title) VALUES (-3, 'u', 'x')", ()),
     ("anime", "title_not_null", "UPDATE staging.anime SET title = NULL WHERE anime_id = 4", ()),
@@ -63,8 +55,10 @@ DEFECTS = [
      ("user_id_stable",)),
     ("user", "user_url_not_null", "UPDATE staging.\"user\" SET user_url = NULL WHERE " + U.format(5), ()),
     ("user", "mean_score_range", "UPDATE staging.\"user\" SET mean_score = 10.5 WHERE " + U.format(6), ()),
-    ("user", "num_completed_non_negative", "UPDATE staging.\"user\" SET num_completed = -1 WHERE " + U.format(7), ()),
-    ("user", "user_id_stable", "UPDATE staging.\"user\" u SET user_id = CASE WHEN u.user_id = x.a THEN x.b ELSE x.a END "
+    ("user", "num_completed_non_negative",
+     "UPDATE staging.\"user\" SET num_completed = -1 WHERE " + U.format(7), ()),
+    ("user", "user_id_stable",  # two users swap ids: every reference still resolves, but not to the stable id
+     "UPDATE staging.\"user\" u SET user_id = CASE WHEN u.user_id = x.a THEN x.b ELSE x.a END "
      "FROM (SELECT min(user_id) AS a, max(user_id) AS b FROM (SELECT user_id FROM staging.\"user\" ORDER BY 1 "
      "OFFSET 8 LIMIT 2) s) x WHERE u.user_id IN (x.a, x.b)", ()),
     ("user_anime", "user_id_not_null",
