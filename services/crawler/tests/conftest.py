@@ -41,3 +41,20 @@ def schedule_rows(url: str, table: str) -> dict[str, dict]:
 def schedule():
     """schedule(db_url, "anime"|"profile") -> {url: row} of that schedule table."""
     return lambda url, kind: schedule_rows(url, f"{kind}_schedule")
+
+
+
+@pytest.fixture()
+def procs(tmp_path):
+    """procs(args, env) starts an `animerec ...` process; all are stopped after the test."""
+    from animerec.crawler.testing import Proc
+    started: list[Proc] = []
+
+    def start(args: list[str], env: dict[str, str]) -> Proc:
+        proc = Proc(args, env, tmp_path / f"proc{len(started)}.log")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop(10)

@@ -9,6 +9,7 @@ import time
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.response import response_status_message
 from twisted.internet.task import deferLater
 
@@ -65,13 +66,13 @@ class PolitenessMiddleware:
 
         wait = max(0.0, request.meta.get(NOT_BEFORE, 0.0) - time.time())
         if wait > 0:
-            await deferLater(reactor, wait)
+            await maybe_deferred_to_future(deferLater(reactor, wait))
         limiter = self.limiters.get(request.meta.get(HOST, ""))
         if limiter is not None:
             wait = limiter.reserve()
             if wait > 0:
                 metrics.RATE_LIMIT_WAIT.labels(request.meta.get(HOST, "")).observe(wait)
-                await deferLater(reactor, wait)
+                await maybe_deferred_to_future(deferLater(reactor, wait))
         request.meta["animerec_sent_at"] = time.monotonic()
         return None
 

@@ -204,7 +204,14 @@ class CrawlService:
 
 
 def serve(core: CoreSettings, settings: CrawlerSettings, *, host: str, port: int) -> None:
+    import signal
+
     import uvicorn
+
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which would kill the process before
+    # the engine stops and bookkeeping is flushed; these handlers (restored by uvicorn) absorb that.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     producer = EventProducer(core, "crawler-serve")
     the_sink = runtime.sinks.KafkaSink(core, producer)
     with runtime.running(core, settings, sink=the_sink) as engine:

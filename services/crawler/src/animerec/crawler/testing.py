@@ -1,0 +1,94 @@
+"""Helpers for tests that run crawler processes against the offline mirror (crawler and end-to-end tests)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from animerec.common.kafka import EventConsumer
+
+
+def animerec_command() -> list[str]:
+    script = Path(sys.executable).parent / "animerec"
+    return [str(script)] if script.exists() else [shutil.which("animerec") or "animerec"]
+
+
+class Proc:
+    """A crawler process (worker or serve) with its output in a file, for the failure message."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.popen = subprocess.Popen(animerec_command() + args, env=env, stdout=self._log,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def kill(self) -> None:
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(10)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+        self._log.close()
+        return self.popen.returncode
+
+
+def crawler_env(settings, mirror_url: str, **crawler) -> dict[str, str]:
+    """Environment of a crawler process: the test's Kafka / PostgreSQL / Redis, requests to the mirror, fast pacing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANIMEREC_")}
+    env.update({
+        "ANIMEREC_POSTGRES_URL": settings.postgres_url, "ANIMEREC_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "ANIMEREC_TOPIC_PREFIX": settings.topic_prefix, "ANIMEREC_REDIS_URL": settings.redis_url,
+        "ANIMEREC_REDIS_PREFIX": settings.redis_prefix, "ANIMEREC_KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "ANIMEREC_METRICS_PORT": "0", "ANIMEREC_LOG_FORMAT": "json",
+        "ANIMEREC_CRAWLER_MAL_BASE_URL": mirror_url, "ANIMEREC_CRAWLER_JIKAN_BASE_URL": mirror_url + "/v4",
+        "ANIMEREC_CRAWLER_MAL_DELAY_S": "0", "ANIMEREC_CRAWLER_AUTOTHROTTLE": "false",
+        "ANIMEREC_CRAWLER_CONCURRENT_PER_HOST": "4", "ANIMEREC_CRAWLER_JIKAN_RATE_PER_S": "50",
+        "ANIMEREC_CRAWLER_JIKAN_RATE_PER_MIN": "3000", "ANIMEREC_CRAWLER_BACKOFF_BASE_S": "0.2",
+        "ANIMEREC_CRAWLER_BACKOFF_MAX_S": "2", "ANIMEREC_CRAWLER_BOOKKEEPING_FLUSH_S": "0.2",
+        "ANIMEREC_CRAWLER_SHUTDOWN_GRACE_S": "10",
+    })
+    env.update({f"ANIMEREC_CRAWLER_{k.upper()}": str(v) for k, v in crawler.items()})
+    return env
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.25, procs_to_show=()):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    logs = "\n\n".join(p.output() for p in procs_to_show)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{logs}")
+
+
+def read_topic(settings, topic: str, group: str, idle_s: float = 2.0, timeout: float = 30.0):
+    """Every message of a topic (a fresh consumer group from the start), until nothing new for idle_s."""
+    got = []
+    with EventConsumer(settings, group, [topic], check=False) as consumer:
+        deadline = time.monotonic() + timeout
+        last = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = consumer.poll(300)
+            got += batch
+            if batch:
+                last = time.monotonic()
+            elif got and time.monotonic() - last > idle_s:
+                break
+    return got
