@@ -273,18 +273,18 @@ def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = 
             await svc.feedback.close()
             await svc.redis.aclose()
 
-    routes = [
-        Route("/", web.index, methods=["GET"], name="index"),
-        Route("/docs", web.docs, methods=["GET"], name="docs"),
-        Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    routes = [  # the busiest first: the router tries them in order
         Route("/v1/users/{name}/recommendations", recommendations, methods=["GET"]),
+        Route("/v1/feedback", post_feedback, methods=["POST"]),
         Route("/v1/anime/{anime_id}", anime, methods=["GET"]),
         Route("/v1/anime/{anime_id}/similar", similar, methods=["GET"]),
         Route("/v1/trending", trending, methods=["GET"]),
-        Route("/v1/feedback", post_feedback, methods=["POST"]),
+        Route("/", web.index, methods=["GET"], name="index"),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/docs", web.docs, methods=["GET"], name="docs"),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     handlers: dict[Any, Callable] = {ApiError: on_api_error, HTTPException: on_http_error}
