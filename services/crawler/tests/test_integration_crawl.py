@@ -99,6 +99,12 @@ def test_seed_schedule_crawl_survives_a_killed_worker(settings, procs):
         assert listed == {world.anime[int(world.e_anime[i])].anime_id for i in world.entries(ui)}
         assert any(i["item_type"] == "profile" and i["user_name"] == user for i in result["items"])
 
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+        assert 'animerec_crawler_pages_total{page_type="profile",source="mal",status="ok"}' in metrics
+        assert 'animerec_crawler_items_total{item_type="animelist_entry"}' in metrics
+        assert 'animerec_crawler_fetch_duration_seconds_bucket{host="myanimelist.net"' in metrics
+        assert 'animerec_crawler_jobs_total{kind="seed",outcome="ok"} 2.0' in metrics
+
         # Without wait, a URL goes to the workers through the schedule topic.
         extra = "https://myanimelist.net/anime/2"
         queued = httpx.post(f"{base}/crawl", json=[extra], timeout=30)
