@@ -96,6 +96,14 @@ def test_recommendation_page_on_a_phone(page, live_api, tmp_path):
     assert "Thanks" in page.locator("#message").inner_text()
     assert count(httpx.get(f"{live_api.url}/metrics").text, "like") == count(before, "like") + 1
 
+    # opening an anime's MyAnimeList page records a click
+    with page.expect_response(lambda r: r.url.endswith("/v1/feedback")) as answer, page.expect_popup() as popup:
+        page.locator("#cards .card").nth(2).locator(".title a").click()
+    assert answer.value.status == 202 and answer.value.request.post_data_json["action"] == "click"
+    assert answer.value.request.post_data_json["context"] == {"surface": "web", "position": 2,
+                                                              "model_version": world.version}
+    popup.value.close()
+
     page.locator("#cards .card").nth(1).locator("button.dislike").click()
     page.wait_for_selector("#cards .card >> nth=1 >> button.dislike[aria-pressed=true]")
     page.screenshot(path=str(shots / "recommendations-phone-feedback.png"), full_page=True)
