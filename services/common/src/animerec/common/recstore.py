@@ -11,7 +11,8 @@ Key layout (``P`` is the configured prefix, e.g. ``animerec:``; ``V`` a version 
     P rec:history               list    recent version ids, newest first (at most 20)
     P rec:v:V:meta              hash    version, published_at, users, similar, cards, popular, trending
     P rec:v:V:users             hash    user name -> JSON [[anime_id, score, reason|null], ...] best first
-    P rec:v:V:seen              hash    user name -> JSON [anime_id, ...]  (everything in the user's list)
+    P rec:v:V:seen              hash    user name -> JSON [anime_id, ...]  never to be recommended to the user
+                                        (publish drops them from the user's list)
     P rec:v:V:similar           hash    anime_id  -> JSON [[anime_id, score], ...] best first
     P rec:v:V:cards             hash    anime_id  -> JSON {title, main_pic, score, genres, url, type, ...}
     P rec:v:V:popular           string  JSON [anime_id, ...] best first
@@ -24,7 +25,8 @@ A version's keys carry a staging TTL while they are written, so a publish that d
 nothing behind for long; the switch removes that TTL from the new version and gives the previous one
 `grace_seconds` to live, so readers that picked it up just before the switch can finish. The meta hash
 is the version's marker: a view whose meta hash is gone raises `VersionGone` and the caller re-reads
-the live pointer (`RecStore` methods do that themselves).
+the live pointer (`RecStore.read` / `AsyncRecStore.read` do that themselves). The asyncio reader's hot
+paths skip the marker when they found data (finding it proves the version is there) and check it on a miss.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ STRINGS = ("popular", "trending")
 PARTS = ("meta", *HASHES, *STRINGS)
 HISTORY = 20
 STAGING_TTL = 24 * 3600   # a publish taking longer than a day is broken anyway
-CHUNK = 500               # hash fields per HSET and commands per pipeline round trip
+CHUNK = 500               # hash fields per HSET (20 HSETs per pipeline round trip)
 
 
 class Rec(NamedTuple):
