@@ -159,8 +159,9 @@ def test_async_reader_matches_sync_layout(redis_url, store):
             assert await view.lists() == ([10, 1, 2], [10, 3])
             # v1 is deleted by the next publish (grace 0); the cached version id must not leak through
             store.publish(**world(1), version="v2", grace_seconds=0)
-            with pytest.raises(VersionGone):
-                await view.popular()
+            for read in (view.popular(), view.user_recs("alice"), view.cards([1]), view.similar_many([1])):
+                with pytest.raises(VersionGone):
+                    await read
             assert await reader.read(lambda v: v.popular(1)) == [11]
             await reader.put_user_list("NewUser", [(5, "completed", 9, "2026-01-01T00:00:00Z"), (6, "watching")])
             fresh = await reader.user_list("newuser")
