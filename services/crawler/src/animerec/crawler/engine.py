@@ -65,8 +65,9 @@ def scrapy_settings(shared: Shared) -> dict:
         "LOG_ENABLED": False,
         "LOGSTATS_INTERVAL": 0,
         "MEMUSAGE_ENABLED": False,
-        # Items may wait for Kafka acks; keep enough of them in flight.
-        "CONCURRENT_ITEMS": 200,
+        # Items of one page processed at once (each waits for its sink ack). Scrapy starts this many tasks
+        # per page, so a large value costs more than it gains: pages carry tens of items, not hundreds.
+        "CONCURRENT_ITEMS": 16,
     }
 
 

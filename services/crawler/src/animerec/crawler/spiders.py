@@ -8,6 +8,7 @@ that fails to parse goes to the dead-letter place with the error and fails the j
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import scrapy
@@ -29,6 +30,20 @@ log = logging.getLogger(__name__)
 
 URL = "animerec_url"       # request meta: the canonical URL (what the parser and bookkeeping see)
 DEPTH = "animerec_depth"   # request meta: position in a chain of next pages
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(item_type: str):
+    return contracts.validator(item_type)
+
+
+def check(item: dict) -> None:
+    """Schema check of an item; the fast yes/no first, the detailed error only for an invalid one."""
+    item_type = item["item_type"]
+    if item_type not in contracts.ITEM_TYPES:
+        raise contracts.SchemaError(item_type, "not an item type")
+    if not _validator(item_type).is_valid(item):
+        contracts.validate(item_type, item)
 
 
 class JobSpider(scrapy.Spider):
@@ -115,7 +130,7 @@ class JobSpider(scrapy.Spider):
         if self.emits_items:
             for item in page.items:
                 try:
-                    contracts.validate(item["item_type"], item)
+                    check(item)
                 except (contracts.SchemaError, KeyError) as exc:
                     job.errors.append(f"{url}: invalid item: {exc}")
                     self._dead_letter(job, "crawler.validate", str(exc), repr(item), url)
