@@ -220,3 +220,13 @@ def test_metric_labels_cannot_be_minted_by_clients(client):
     assert "BREW" not in text and "/random/path" not in text
     assert 'method="other",route="/v1/trending",status="405"} 3.0' in text
     assert 'route="unmatched",status="404"} 3.0' in text
+
+
+def test_unexpected_errors_are_json_500_with_security_headers(client):
+    async def broken(n):
+        raise RuntimeError("bug")
+
+    client.app.state.services.recommender.trending = broken
+    r = client.get("/v1/trending")
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal" and "bug" not in r.text
+    assert SECURITY <= set(r.headers)
