@@ -18,19 +18,32 @@ TINY = {"epochs": 2, "embedding_dim": 8, "batch_size": 128, "candidates": 40, "p
         "similar_candidates": 30, "genre_neighbours": 10, "history_length": 20, "tf_threads": 1}
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def tiny_params() -> dict:
     from animerec.pipelines.settings import from_params
     return from_params(TINY).params()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def small_world():
     from animerec.pipelines import synthetic
     return synthetic.world(300, 120, mean_interactions=15, seed=3)
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
+def pipeline_runs(world_db, tiny_params, tmp_path_factory) -> dict:
+    """Both pipelines run once on the small world (each run takes a while: they share it)."""
+    from animerec.pipelines.anime_anime_pipeline import anime_anime_pipeline
+    from animerec.pipelines.localrun import run_local
+    from animerec.pipelines.user_anime_pipeline import user_anime_pipeline
+    root = tmp_path_factory.mktemp("kfp")
+    user_params = {**tiny_params, "excluded_types": ["Music"], "promote_model": "pointwise"}
+    similar_params = {**tiny_params, "excluded_genres": ["Horror"]}
+    return {"user_anime": (run_local(user_anime_pipeline, world_db, user_params, root), user_params),
+            "anime_anime": (run_local(anime_anime_pipeline, world_db, similar_params, root), similar_params)}
+
+
+@pytest.fixture(scope="session")
 def world_db(pg_url, small_world):
     """A database of its own (pipelines record runs in it), migrated, with the small world in it."""
     from animerec.pipelines.data import store_world

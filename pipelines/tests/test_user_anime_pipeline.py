@@ -6,15 +6,13 @@ import pytest
 import yaml
 
 from animerec.common import db
-from animerec.pipelines.localrun import run_local
 from animerec.pipelines.user_anime_pipeline import user_anime_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_runs_end_to_end_and_records_ranked_lists(world_db, tiny_params, tmp_path, small_world):
-    params = {**tiny_params, "excluded_types": ["Music"], "promote_model": "pointwise"}
-    run = run_local(user_anime_pipeline, world_db, params, tmp_path)
+def test_runs_end_to_end_and_records_ranked_lists(world_db, pipeline_runs, small_world):
+    run, params = pipeline_runs["user_anime"]
 
     for model in ("popularity", "item_item", "als", "retrieval", "pointwise", "listwise"):
         assert f"| {model} |" in run.report

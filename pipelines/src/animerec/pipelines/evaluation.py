@@ -71,12 +71,13 @@ def text_table(results: list[Result], k: int) -> str:
 
 def markdown_table(results: list[Result], k: int) -> str:
     names = metric_names(k)
-    out = ["| model | baseline | " + " | ".join(names) + " | users | seconds |",
-           "|---|---|" + "---|" * len(names) + "---|---|"]
+    timed = any(r.seconds for r in results)  # pipeline reports time each step in KFP instead
+    out = ["| model | baseline | " + " | ".join(names) + " | users |" + (" seconds |" if timed else ""),
+           "|---|---|" + "---|" * len(names) + "---|" + ("---|" if timed else "")]
     for r in results:
         out.append(f"| {r.model} | {'yes' if r.baseline else 'no'} | "
                    + " | ".join(f"{r.metrics[m]:.4f}" for m in names)
-                   + f" | {r.metrics.get('users', '')} | {r.seconds:.1f} |")
+                   + f" | {int(r.metrics.get('users', 0))} |" + (f" {r.seconds:.1f} |" if timed else ""))
     return "\n".join(out)
 
 

@@ -16,6 +16,7 @@ class LocalRun:
     promoted: bool
     report: str
     decision: dict
+    metrics: dict  # model -> its metrics
 
 
 def run_local(pipeline_func, pg_url: str, params: dict, root: Path) -> LocalRun:
@@ -31,7 +32,8 @@ def run_local(pipeline_func, pg_url: str, params: dict, root: Path) -> LocalRun:
     task = pipeline_func(pg_url=pg_url, params=params)
     run_id = task.output
     with db.connect(pg_url) as conn:
-        row = conn.execute("SELECT promoted, report, decision FROM models.runs WHERE run_id = %s", (run_id,)).fetchone()
+        row = conn.execute("SELECT promoted, report, decision, metrics FROM models.runs WHERE run_id = %s",
+                           (run_id,)).fetchone()
     if row is None:
         raise RuntimeError(f"the pipeline finished but run {run_id!r} is not in models.runs")
-    return LocalRun(run_id=run_id, promoted=row[0], report=row[1], decision=row[2])
+    return LocalRun(run_id=run_id, promoted=row[0], report=row[1], decision=row[2], metrics=row[3])

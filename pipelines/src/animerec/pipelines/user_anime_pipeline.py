@@ -24,11 +24,15 @@ NAME = "animerec-user-anime"
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-def train_baseline(name: str, world: Input[Dataset], splits: Input[Dataset], params: dict,
-                   recs: Output[Dataset], metrics: Output[Metrics]):
+def train_baselines(world: Input[Dataset], splits: Input[Dataset], params: dict, recs: Output[Dataset],
+                    popularity: Output[Metrics], item_item: Output[Metrics], als: Output[Metrics]):
+    """The three baselines in one step (one process start instead of three; they are cheap)."""
+    import os
+
     from animerec.pipelines import steps
-    for key, value in steps.baseline(name, world.path, splits.path, params, recs.path).items():
-        metrics.log_metric(key, value)
+    for name, metrics in (("popularity", popularity), ("item_item", item_item), ("als", als)):
+        for key, value in steps.baseline(name, world.path, splits.path, params, os.path.join(recs.path, name)).items():
+            metrics.log_metric(key, value)
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
@@ -84,8 +88,7 @@ def user_anime_pipeline(pg_url: str, params: dict = load_settings().params()) ->
     world = configure(extract_world(pg_url=pg_url), "extract")
     splits = configure(split_world(world=world.outputs["world"], params=params), "split")
     common = {"world": world.outputs["world"], "splits": splits.outputs["splits"], "params": params}
-    base = {name: configure(train_baseline(name=name, **common), f"baseline {name}") for name in
-            ("popularity", "item_item", "als")}
+    base = configure(train_baselines(**common), "baselines")
     model = on_gpu(configure(train_retrieval(**common), "train retrieval"))
     cands = configure(retrieve_candidates(model=model.outputs["model"], **common), "batch top-k")
     rankers = {kind: on_gpu(configure(train_ranker(kind=kind, model=model.outputs["model"],
@@ -93,8 +96,8 @@ def user_anime_pipeline(pg_url: str, params: dict = load_settings().params()) ->
                                       f"train {kind} ranker"))
                for kind in ("pointwise", "listwise")}
     compared = configure(compare_models(
-        popularity=base["popularity"].outputs["metrics"], item_item=base["item_item"].outputs["metrics"],
-        als=base["als"].outputs["metrics"], retrieval=cands.outputs["metrics"],
+        popularity=base.outputs["popularity"], item_item=base.outputs["item_item"],
+        als=base.outputs["als"], retrieval=cands.outputs["metrics"],
         pointwise=rankers["pointwise"].outputs["metrics"], listwise=rankers["listwise"].outputs["metrics"],
         params=params), "compare with baselines")
     final = configure(final_lists(retrieval=cands.outputs["candidates"],

@@ -1,0 +1,59 @@
+"""`animerec publish` writes what the pipelines recorded to Redis, through the shared RecStore."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from animerec.common import cache, config, db
+from animerec.common.cli import main
+from animerec.common.recstore import RecStore
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _invoke(args, pg, redis_url):
+    env = {"ANIMEREC_POSTGRES_URL": pg, "ANIMEREC_REDIS_URL": redis_url, "ANIMEREC_LOG_FORMAT": "text"}
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+
+
+def test_publish_writes_the_recorded_lists(world_db, pipeline_runs, redis_url):
+    user_run = pipeline_runs["user_anime"][0].run_id
+    anime_run = pipeline_runs["anime_anime"][0].run_id
+    result = _invoke(["publish", "--user-run", user_run, "--anime-run", anime_run, "--list-length", "10"],
+                     world_db, redis_url)
+    assert result.exit_code == 0, result.output
+    store = RecStore(cache.client(redis_url), config.core({}).redis_prefix)
+    view = store.view()
+    with db.connect(world_db) as conn:
+        recs = conn.execute("""SELECT u.user_name, r.anime_id FROM models.user_recommendations r
+                               JOIN processed."user" u USING (user_id) WHERE run_id = %s ORDER BY user_name, rank""",
+                            (user_run,)).fetchall()
+        similar = conn.execute("SELECT anime_id, similar_id FROM models.similar_anime WHERE run_id = %s "
+                               "ORDER BY anime_id, rank", (anime_run,)).fetchall()
+        n_anime = conn.execute("SELECT count(*) FROM processed.anime").fetchone()[0]
+    expected: dict[str, list[int]] = {}
+    for name, anime_id in recs:
+        expected.setdefault(name, []).append(anime_id)
+    for name, ids in list(expected.items())[:25]:
+        got = view.user_recs(name)
+        # RecStore drops seen anime; the pipeline already did (plan_to_watch ones are not "seen").
+        assert [r.anime_id for r in got] == ids
+    first_anime = similar[0][0]
+    assert [a for a, _ in view.similar(first_anime)] == [s for a, s in similar if a == first_anime]
+    assert len(view.cards(list(range(1, n_anime + 1)))) == n_anime
+    assert view.popular() and view.trending()
+    assert int(view.meta()["users"]) == len(expected)
+
+
+def test_publish_refuses_unpromoted_runs_unless_asked(world_db, redis_url, pipeline_runs):
+    with db.connect(world_db) as conn:
+        promoted = dict(conn.execute("SELECT pipeline, bool_or(promoted) FROM models.runs GROUP BY pipeline"))
+    result = CliRunner().invoke(main, ["publish"], env={"ANIMEREC_POSTGRES_URL": world_db,
+                                                       "ANIMEREC_REDIS_URL": redis_url})
+    if all(promoted.values()):
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code != 0 and "promoted" in result.output
+        forced = _invoke(["publish", "--allow-unpromoted"], world_db, redis_url)
+        assert forced.exit_code == 0, forced.output
