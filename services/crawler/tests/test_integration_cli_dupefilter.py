@@ -3,6 +3,7 @@ Redis dupefilter's rules (finished crawls only, with a TTL)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import uuid
@@ -87,3 +88,20 @@ def test_dupefilter_skips_only_recently_finished_crawls(redis_url):
     off = RecentCrawls.from_url(redis_url, "x:", ttl=0)
     off.mark(anime.target)
     assert off.server is None and not off.seen(anime.target)
+
+
+def test_private_list_is_a_successful_crawl_without_entries(tmp_path):
+    from animerec.malmirror.faults import Faults
+    world = generate(users=3, anime=4, seed=2)
+    user = world.user_names[1]
+    out = tmp_path / "items.jsonl"
+    settings = config.core({})
+    with run_in_thread(world, faults=Faults(rate_private=1.0)) as mirror:
+        done = subprocess.run([
+            *animerec_command(), "crawl", "url", f"https://myanimelist.net/profile/{user}", "--source", "jikan",
+            "--no-bookkeeping", "--out", str(out)], env=crawler_env(settings, mirror.base_url),
+            capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    items = [json.loads(line) for line in out.read_text().splitlines()]
+    assert any(i["item_type"] == "profile" and i["user_name"] == user for i in items)
+    assert not [i for i in items if i["item_type"] == "animelist_entry"]   # load.json answered 400: restricted

@@ -32,6 +32,17 @@ URL = "animerec_url"       # request meta: the canonical URL (what the parser an
 DEPTH = "animerec_depth"   # request meta: position in a chain of next pages
 
 
+# Error statuses whose bodies the parsers read: MAL's 404 page, and load.json's 400 for a restricted list.
+_PARSED_ERRORS = {"animelist": [400, 404]}
+
+
+def _page_type(url: str) -> str | None:
+    try:
+        return urls.page_type(url)
+    except ValueError:
+        return None
+
+
 @functools.lru_cache(maxsize=64)
 def _validator(item_type: str):
     return contracts.validator(item_type)
@@ -79,7 +90,7 @@ class JobSpider(scrapy.Spider):
     def _request(self, job: Job, url: str, *, root: bool = False, depth: int = 0) -> scrapy.Request:
         settings = self.shared.settings
         meta = {JOB: job.id, ROOT: root, URL: url, DEPTH: depth, HOST: host_of(url),
-                "handle_httpstatus_list": [404]}
+                "handle_httpstatus_list": _PARSED_ERRORS.get(_page_type(url), [404])}
         return scrapy.Request(rebase(url, settings.mal_base_url, settings.jikan_base_url), callback=self.on_page,
                               errback=self.on_error, meta=meta, dont_filter=root and job.force)
 
