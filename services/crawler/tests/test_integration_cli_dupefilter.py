@@ -50,10 +50,13 @@ def test_crawl_url_into_landing_tables_with_bookkeeping(kafka_bootstrap, crawl_d
 
 
 def test_crawl_url_refuses_foreign_urls():
-    done = subprocess.run([*animerec_command(), "crawl", "url", "https://example.com/anime/1"],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2
-    assert "only https://myanimelist.net and https://api.jikan.moe URLs are accepted" in done.stderr
+    from click.testing import CliRunner
+
+    from animerec.common.cli import main
+    # Refused before any crawler starts (so this runs in-process: no reactor is installed).
+    done = CliRunner().invoke(main, ["crawl", "url", "https://myanimelist.net/anime/1", "https://example.com/anime/1"])
+    assert done.exit_code == 2
+    assert "only https://myanimelist.net and https://api.jikan.moe URLs are accepted" in done.output
 
 
 def request(job, url, root):
