@@ -23,21 +23,23 @@ class Popularity:
 
 
 class ItemItem:
-    """Cosine similarity of item co-occurrence columns, each item keeping its top neighbours."""
+    """Shrunk cosine similarity of item co-occurrence columns, co(i, j) / (sqrt(n_i n_j) + shrinkage),
+    each item keeping its top neighbours. Without shrinkage two anime seen once, together, are
+    "identical" and sparse data drowns in such pairs."""
 
     name = "item_item"
 
-    def __init__(self, positives: sp.csr_matrix, neighbours: int):
+    def __init__(self, positives: sp.csr_matrix, neighbours: int, shrinkage: float = 100.0):
         x = positives.astype("float32")
         x.data[:] = 1.0
         self.x = x.tocsr()
-        co = (x.T @ x).tocsr()
-        norms = np.sqrt(co.diagonal()).astype("float32")
-        norms[norms == 0] = 1.0
-        co = sp.diags(1 / norms) @ co @ sp.diags(1 / norms)
-        co.setdiag(0)
-        co.eliminate_zeros()
-        self.sim = keep_top_per_row(co.tocsr(), neighbours)
+        co = (x.T @ x).tocoo()
+        norms = np.sqrt(np.asarray(x.sum(0)).ravel()).astype("float32")
+        values = co.data / (norms[co.row] * norms[co.col] + shrinkage)
+        sim = sp.csr_matrix((values, (co.row, co.col)), shape=co.shape)
+        sim.setdiag(0)
+        sim.eliminate_zeros()
+        self.sim = keep_top_per_row(sim, neighbours)
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return (self.x[users] @ self.sim).toarray()
@@ -67,11 +69,14 @@ class ALS:
     def __init__(self, positives: sp.csr_matrix, factors: int, iterations: int, regularization: float,
                  seed: int, threads: int = 0, alpha: float = 20.0):
         from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
 
-        self.model = AlternatingLeastSquares(factors=factors, iterations=iterations, regularization=regularization,
-                                             alpha=alpha, random_state=seed, num_threads=threads,
-                                             calculate_training_loss=False)
-        self.model.fit(positives.astype("float32").tocsr(), show_progress=False)
+        # implicit parallelises itself; a BLAS thread pool inside it only oversubscribes the cores.
+        with threadpool_limits(1, "blas"):
+            self.model = AlternatingLeastSquares(factors=factors, iterations=iterations,
+                                                 regularization=regularization, alpha=alpha, random_state=seed,
+                                                 num_threads=threads, calculate_training_loss=False)
+            self.model.fit(positives.astype("float32").tocsr(), show_progress=False)
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return self.model.user_factors[users] @ self.model.item_factors.T

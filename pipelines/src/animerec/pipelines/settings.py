@@ -54,6 +54,8 @@ class PipelineSettings:
     als_regularization: float = setting(0.05, minimum=0.0, help="ALS baseline L2 regularisation")
     item_item_neighbours: int = setting(200, minimum=1, maximum=10000,
                                         help="Neighbours kept per item by the co-occurrence baseline")
+    item_item_shrinkage: float = setting(100.0, minimum=0.0,
+                                         help="Shrinkage added to the co-occurrence cosine's denominator")
     # anime-anime
     cocompletion_window_days: int = setting(30, minimum=1, maximum=3650,
                                             help="Two completions this close in time count as co-completed")

@@ -235,7 +235,7 @@ def fit_baseline(name: str, ctx: Context, positives: sp.csr_matrix):
     if name == "popularity":
         return baselines.Popularity(positives)
     if name == "item_item":
-        return baselines.ItemItem(positives, s.item_item_neighbours)
+        return baselines.ItemItem(positives, s.item_item_neighbours, s.item_item_shrinkage)
     if name == "als":
         return baselines.ALS(positives, s.als_factors, s.als_iterations, s.als_regularization, s.seed,
                              threads=s.tf_threads)
