@@ -220,9 +220,9 @@ class JobSpider(scrapy.Spider):
             return
         job.finished = True
         self.shared.jobs.pop(job.id, None)
-        scheduler = getattr(getattr(self.crawler.engine, "_slot", None), "scheduler", None)
-        if scheduler is not None and hasattr(scheduler.df, "forget_job"):
-            scheduler.df.forget_job(job.id)
+        dupefilter = getattr(self.crawler.engine.scheduler, "df", None)
+        if hasattr(dupefilter, "forget_job"):
+            dupefilter.forget_job(job.id)  # a worker lives for days: per-crawl fingerprints must not pile up
         metrics.JOBS_IN_FLIGHT.dec()
         result = job.result()
         metrics.JOBS.labels(job.target.kind, result.outcome).inc()
