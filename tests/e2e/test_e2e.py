@@ -23,10 +23,12 @@ PARAMS = ["epochs=2", "ranking_epochs=2", "embedding_dim=8", "candidates=40", "p
 
 
 @pytest.fixture(scope="module")
-def flow(kafka_bootstrap, pg_url, tmp_path_factory):
-    from animerec.common import config
-    redis_url = "redis://127.0.0.1:6379/14"
+def flow(kafka_bootstrap, pg_url, _redis_db, tmp_path_factory):
     import redis
+
+    from animerec.common import config
+    from animerec.common.testing import REDIS_SERVER
+    redis_url = f"{REDIS_SERVER}/{_redis_db}"
     redis.Redis.from_url(redis_url).flushdb()
     core = config.core({}, kafka_bootstrap=kafka_bootstrap, postgres_url=pg_url, redis_url=redis_url,
                        kafka_session_timeout_ms=6000, state_dir=tmp_path_factory.mktemp("state"))
