@@ -24,6 +24,8 @@ class LandingSettings:
                                   help="Pause between cycles when nothing was waiting (continuous mode)")
     write_chunk_rows: int = setting(10000, minimum=1, maximum=1_000_000,
                                     help="Rows per COPY + INSERT .. ON CONFLICT statement inside a bundle")
+    batch_dir: str = setting("", help="Scratch folder for the batch file each pipeline reads (empty: system temp; "
+                                      "a shared path for runners that run elsewhere)")
     dead_letter: bool = setting(True, help="Also send rejected messages to the dead-letter topic")
 
 

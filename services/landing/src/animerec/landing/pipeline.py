@@ -9,6 +9,8 @@ the replay land nothing twice.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -134,18 +136,31 @@ class WriteLanding(beam.DoFn):
 
 
 def run_batch(records: list[Record], *, core: CoreSettings, allowed: dict[str, tuple[str, ...]],
-              runner: str = "DirectRunner", dead_letter: bool = True,
-              chunk_rows: int = 10000) -> BatchResult:
-    """Validate and land one bounded batch; returns once every row is committed to PostgreSQL."""
-    options = PipelineOptions(flags=[], runner=runner, direct_num_workers=1, save_main_session=False)
-    pipeline = beam.Pipeline(options=options)
-    _ = (pipeline
-         | "Batch" >> beam.Create(records, reshuffle=False)
-         | "Validate" >> beam.ParDo(Validate(allowed))
-         | "Land" >> beam.ParDo(WriteLanding(core, dead_letter, chunk_rows)))
-    result = pipeline.run()
-    result.wait_until_finish()
-    return _result(result)
+              runner: str = "DirectRunner", dead_letter: bool = True, chunk_rows: int = 10000,
+              batch_dir: str | None = None) -> BatchResult:
+    """Validate and land one bounded batch; returns once every row is committed to PostgreSQL.
+
+    The batch reaches the pipeline as a file of JSON lines: beam.Create would pickle the whole batch into
+    the pipeline definition several times over, which costs more than validating it. The file is scratch
+    (Kafka stays the source of truth) and goes once the pipeline finished.
+    """
+    fd, path = tempfile.mkstemp(prefix="landing-batch-", suffix=".jsonl", dir=batch_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for record in records:
+                out.write(record.to_line() + b"\n")
+        options = PipelineOptions(flags=[], runner=runner, direct_num_workers=1, save_main_session=False)
+        pipeline = beam.Pipeline(options=options)
+        _ = (pipeline
+             | "Batch" >> beam.io.ReadFromText(path, coder=beam.coders.BytesCoder())
+             | "Decode" >> beam.Map(Record.from_line)
+             | "Validate" >> beam.ParDo(Validate(allowed))
+             | "Land" >> beam.ParDo(WriteLanding(core, dead_letter, chunk_rows)))
+        result = pipeline.run()
+        result.wait_until_finish()
+        return _result(result)
+    finally:
+        os.unlink(path)
 
 
 def _result(result) -> BatchResult:

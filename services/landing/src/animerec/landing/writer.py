@@ -29,6 +29,7 @@ class Totals:
     landed: int = 0
     duplicates: int = 0
     rejected: int = 0
+    busy_s: float = 0.0     # time spent in batches (read, pipeline, commit), without idle polls
 
 
 class Writer:
@@ -51,10 +52,12 @@ class Writer:
         s = self.settings
         batch = read_batch(self.consumer.kafka, s.batch_max_messages, s.poll_timeout_ms, s.read_timeout_s)
         if batch.records:
+            read_s = time.monotonic() - started
             result = run_batch(batch.records, core=self.core, allowed=self.allowed, runner=s.runner,
-                               dead_letter=s.dead_letter, chunk_rows=s.write_chunk_rows)
+                               dead_letter=s.dead_letter, chunk_rows=s.write_chunk_rows,
+                               batch_dir=s.batch_dir or None)
             self._commit(batch)  # only now: every row of the batch is committed in PostgreSQL
-            self._account(batch, result, time.monotonic() - started)
+            self._account(batch, result, time.monotonic() - started, read_s)
         for tp, behind in lag(self.consumer.kafka).items():
             m.LAG.labels(tp.topic, str(tp.partition)).set(behind)
         return batch
@@ -68,9 +71,10 @@ class Writer:
             m.COMMIT_FAILURES.inc()
             log.warning("offset commit refused; the new owner re-reads the batch", extra={"error": str(exc)})
 
-    def _account(self, batch: Batch, result: BatchResult, seconds: float) -> None:
+    def _account(self, batch: Batch, result: BatchResult, seconds: float, read_s: float) -> None:
         t = self.totals
         t.batches += 1
+        t.busy_s += seconds
         t.read += len(batch.records)
         t.rejected += result.rejected
         m.REJECTS.inc(result.rejected)
@@ -84,7 +88,8 @@ class Writer:
         m.BATCH_MESSAGES.observe(len(batch.records))
         log.info("batch landed", extra={"messages": len(batch.records), "landed": sum(result.landed.values()),
                                         "duplicates": sum(result.duplicates.values()),
-                                        "rejected": result.rejected, "seconds": round(seconds, 3)})
+                                        "rejected": result.rejected, "seconds": round(seconds, 3),
+                                        "read_seconds": round(read_s, 3)})
 
     def run(self, once: bool = False, join_timeout_s: float = 60.0) -> Totals:
         """Land until stopped; with `once`, until every assigned partition is drained."""
