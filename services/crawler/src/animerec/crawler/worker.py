@@ -66,6 +66,7 @@ class Worker:
         self.tracker = OffsetTracker()
         self.finished: queue.Queue = queue.Queue()
         self.retries: list[Pending] = []
+        self.crawling: dict[object, object] = {}   # target -> future of its crawl in flight here
         self.in_flight = 0
         self.fatal: str | None = None
         self._paused = False
@@ -118,7 +119,11 @@ class Worker:
 
     def _submit(self, pending: Pending) -> None:
         self.in_flight += 1
-        future = self.engine.submit(pending.target, force=pending.attempt > 0)
+        future = self.crawling.get(pending.target)
+        if future is None or pending.attempt > 0:
+            # A duplicate message (same URL, so same partition, so this worker) joins the crawl in flight.
+            future = self.engine.submit(pending.target, force=pending.attempt > 0)
+            self.crawling[pending.target] = future
         future.add_done_callback(lambda f, p=pending: self.finished.put((p, f)))
 
     def _drain_finished(self) -> None:
@@ -128,6 +133,8 @@ class Worker:
             except queue.Empty:
                 return
             self.in_flight -= 1
+            if self.crawling.get(pending.target) is future:
+                del self.crawling[pending.target]
             event = pending.event
             error = future.exception()
             if error is not None:  # bookkeeping could not be written: give the message back
