@@ -132,6 +132,8 @@ def test_seed_schedule_crawl_survives_a_killed_worker(settings, procs):
         wait_until(lambda: all_settled(settings.postgres_url), 120, "discovered URLs crawled", procs_to_show=workers)
         for worker in workers:
             assert worker.stop() == 0, worker.output()
+        # The replicas shared the work (each owns half of every schedule topic's partitions).
+        assert all('"msg": "crawled"' in worker.log_path.read_text() for worker in workers)
         assert serve.stop() == 0, serve.output()
 
     # Every anime and profile of the world: crawled, no errors, items on the ingestion topic.
