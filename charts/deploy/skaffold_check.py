@@ -1,4 +1,4 @@
-"""skaffold.yaml against the project's schema (deploy/schemas/skaffold.schema.json) and against the repository:
+"""skaffold.yaml against the project's schema (charts/deploy/schemas/skaffold.schema.json) and against the repository:
 Dockerfiles, chart values and overlays it names exist; every animerec image the chart renders has an artifact;
 profiles dev and prod map onto the overlays; the port-forward names a rendered Service port."""
 
@@ -13,7 +13,7 @@ import yaml
 from deploy.render import CHART, ROOT, Render
 
 SKAFFOLD = ROOT / "skaffold.yaml"
-SCHEMA = ROOT / "deploy" / "schemas" / "skaffold.schema.json"
+SCHEMA = ROOT / "charts" / "deploy" / "schemas" / "skaffold.schema.json"
 
 
 def load() -> dict[str, Any]:

@@ -5,8 +5,8 @@ Schema keywords (enum, minimum, $ref, additionalProperties, items ...) to the va
 come from the defaults. Objects are closed (additionalProperties false) unless `@schema` opens them, so
 a typo in a values file fails `helm lint` and `helm install` instead of being ignored.
 
-    python deploy/values_schema.py           # write values.schema.json and README.md
-    python deploy/values_schema.py --check   # fail when either is stale or a value is undocumented
+    make chart-docs  #           # write values.schema.json and README.md
+    make chart-docs  # --check   # fail when either is stale or a value is undocumented
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-CHART = Path(__file__).resolve().parent.parent / "charts" / "animerec"
+CHART = Path(__file__).resolve().parents[2] / "charts" / "animerec"
 KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.\-/]+):(?:\s|$)")
 BEGIN, END = "<!-- values:begin -->", "<!-- values:end -->"
 

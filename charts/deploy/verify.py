@@ -3,7 +3,7 @@
 Steps: generated files are current; helm lint --strict per scenario; every scenario and overlay renders;
 strict schema validation for the stated Kubernetes versions and CRD validation (KEDA, Prometheus Operator,
 Argo); cross-reference and hardening checks; promtool check + unit tests of the alert rules; yamllint;
-skaffold.yaml against its schema; checkov with every skipped check explained in deploy/checkov.yaml.
+skaffold.yaml against its schema; checkov with every skipped check explained in charts/deploy/checkov.yaml.
 
     python -m deploy.verify [--skip checkov,...] [--only promtool,...]
 """
@@ -39,9 +39,9 @@ from deploy.render import (
 
 PROMTOOL_TESTS = ROOT / "tests" / "deploy" / "promtool"
 CHECKOV = ROOT / ".tools" / "checkov" / "bin" / "checkov"
-CHECKOV_CONFIG = ROOT / "deploy" / "checkov.yaml"
+CHECKOV_CONFIG = ROOT / "charts" / "deploy" / "checkov.yaml"
 YAMLLINT_STRICT = ["charts/animerec/Chart.yaml", "charts/animerec/values.yaml", "charts/animerec/ci",
-                   "kustomize", "skaffold.yaml", "deploy/checkov.yaml"]
+                   "kustomize", "skaffold.yaml", "charts/deploy/checkov.yaml"]
 GENERATED_YAML = ["kustomize/base/animerec.yaml", "kustomize/components/deps/generated.yaml",
                   "kustomize/components/keda/generated.yaml", "kustomize/components/monitoring/generated.yaml"]
 
