@@ -31,7 +31,7 @@ from starlette.routing import Route
 from animerec.common.config import CoreSettings
 from animerec.common.kafka import EventProducer, topic_name
 
-from . import runtime, targets
+from . import runtime, sinks, targets
 from .settings import CrawlerSettings
 from .targets import TargetError
 
@@ -210,10 +210,13 @@ def serve(core: CoreSettings, settings: CrawlerSettings, *, host: str, port: int
 
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which would kill the process before
     # the engine stops and bookkeeping is flushed; these handlers (restored by uvicorn) absorb that.
+    # A signal before uvicorn starts (while the engine starts) is remembered and stops the service cleanly.
+    stopping: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
+        signal.signal(sig, lambda signum, _frame: stopping.append(signum))
     producer = EventProducer(core, "crawler-serve")
-    the_sink = runtime.sinks.KafkaSink(core, producer)
+    the_sink = sinks.KafkaSink(core, producer)
     with runtime.running(core, settings, sink=the_sink) as engine:
-        app = CrawlService(core, settings, engine, producer).app()
-        uvicorn.run(app, host=host, port=port, log_level=core.log_level.lower(), access_log=False)
+        if not stopping:
+            app = CrawlService(core, settings, engine, producer).app()
+            uvicorn.run(app, host=host, port=port, log_level=core.log_level.lower(), access_log=False)
