@@ -34,7 +34,12 @@ class SchemaError(ValueError):
 
 def schemas_dir() -> Path:
     """The contracts folder: $ANIMEREC_SCHEMAS_DIR, else the nearest `schemas/` above this file."""
-    env = os.environ.get("ANIMEREC_SCHEMAS_DIR")
+    return _schemas_dir(os.environ.get("ANIMEREC_SCHEMAS_DIR"))
+
+
+@functools.lru_cache(maxsize=8)
+def _schemas_dir(env: str | None) -> Path:
+    # Cached: every produced and consumed message asks for it, and the search walks the filesystem.
     if env:
         return Path(env)
     for parent in Path(__file__).resolve().parents:
