@@ -140,12 +140,50 @@ def topics_list(ctx: click.Context) -> None:
     click.echo(table(rows, ["topic", "partitions", "on broker", "retention h", "schemas"]))
 
 
+def settings_classes() -> list[type]:
+    """CoreSettings, then every installed service's settings dataclass (animerec.<pkg>.settings or .config)."""
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import animerec
+
+    found: list[type] = [CoreSettings]
+    # Editable installs do not always show in the namespace's __path__; the command plugins name the rest.
+    packages = {info.name for info in pkgutil.iter_modules(animerec.__path__)}
+    packages |= {ep.value.split(".")[1] for ep in entry_points(group="animerec.commands")}
+    for package in sorted(packages):
+        for leaf in ("settings", "config"):
+            try:
+                module = importlib.import_module(f"animerec.{package}.{leaf}")
+            except ImportError:
+                continue
+            for value in vars(module).values():
+                if (dataclasses.is_dataclass(value) and isinstance(value, type) and hasattr(value, "env_prefix")
+                        and value.__module__ == module.__name__ and value not in found):
+                    found.append(value)
+    return found
+
+
 @main.command("config")
-def config_cmd() -> None:
-    """Print every core setting: variable, type, default and meaning."""
-    rows = [[r["variable"], r["type"], "***" if r["secret"] else r["default"], r["help"]]
-            for r in config.describe(CoreSettings)]
-    click.echo(table(rows, ["variable", "type", "default", "meaning"]))
+@click.option("--all", "everything", is_flag=True, help="Also every installed service's settings")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown"]), default="table", show_default=True)
+def config_cmd(everything: bool, fmt: str) -> None:
+    """Print the settings: variable, type, default and meaning."""
+    classes = settings_classes() if everything else [CoreSettings]
+    for cls in classes:
+        rows = [[r["variable"], r["type"], "(secret)" if r["secret"] else r["default"], r["help"]]
+                for r in config.describe(cls)]
+        if fmt == "markdown":
+            service = cls.__module__.split(".")[1].replace("common", "every service")
+            click.echo(f"### {service} (`{getattr(cls, 'env_prefix', config.PREFIX)}*`)\n")
+            click.echo("| variable | type | default | meaning |\n|---|---|---|---|")
+            for row in rows:
+                cells = [str(c if c not in (None, "") else "").replace("|", "\\|") for c in row]
+                click.echo("| `" + cells[0] + "` | " + " | ".join(cells[1:]) + " |")
+            click.echo()
+        else:
+            click.echo(table(rows, ["variable", "type", "default", "meaning"]) + "\n")
 
 
 @main.command("demo")
