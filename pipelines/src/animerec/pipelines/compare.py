@@ -7,6 +7,7 @@ import logging
 from . import useranime
 from .data import World
 from .evaluation import Decision, Result, Stopwatch, decide
+from .metrics import ranking_metrics, topk
 from .settings import BASELINES, PipelineSettings
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,8 @@ def evaluate_user_anime(world: World, s: PipelineSettings, k: int | None = None)
         with Stopwatch() as sw:
             model = useranime.fit_baseline(name, ctx, ctx.positives["train"])
             users = ctx.eval_users()
-            from .metrics import topk
             recs = topk(model.score, users, k, ctx.train)
         relevant = ctx.positives["test"][users]
-        from .metrics import ranking_metrics
         results.append(Result(name, True, ranking_metrics(recs, relevant, k, ctx.index.n_items), sw.seconds))
         log.info("evaluated", extra={"model": name, **results[-1].metrics})
     with Stopwatch() as sw:
