@@ -79,7 +79,10 @@ def validator(name: str, folder: Path | None = None) -> Draft202012Validator:
 
 def validate(name: str, message: Any) -> None:
     """Raise SchemaError with the most relevant violation, as `field.path: reason`."""
-    error = best_match(validator(name).iter_errors(message))
+    check = validator(name)
+    if check.is_valid(message):  # the common case; collecting every error is only worth it on failure
+        return
+    error = best_match(check.iter_errors(message))
     if error is None:
         return
     where = ".".join(str(p) for p in error.absolute_path) or "(message)"
