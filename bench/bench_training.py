@@ -49,6 +49,7 @@ def _two_tower(size: dict, out) -> None:
     towers = retrieval.train(coo.row, coo.col, n_queries=index.n_users, n_items=index.n_items,
                              item_features=item_features, dim=32, epochs=size["epochs"], batch_size=BATCH,
                              learning_rate=0.01, temperature=1.0, seed=0, threads=os.cpu_count() or 2, history=history,
+                             query_ids=False,
                              normalize=False)
     started = time.perf_counter()
     towers.top(np.arange(index.n_users), TOP, mask=pos, history=pos)

@@ -21,11 +21,14 @@ def mlp(keras, n_features: int, hidden: int, seed: int):
     ])
 
 
-def list_mle_loss(tf, labels, scores, mask, seed: int | None = None):
+def list_mle_loss(tf, labels, scores, mask, seed: int | None = None, relevant_prefix: bool = True):
     """ListMLE: -log P(the label order | scores) under the Plackett-Luce model, averaged over lists.
 
     labels, scores: [batch, list]; mask: True where the entry is real. Ties in the labels are broken
-    at random (a fresh tie order every call), padded entries are ignored.
+    at random (a fresh tie order every call), padded entries are ignored. With `relevant_prefix`
+    only the placements of the items labelled > 0 count (each still against every item below it):
+    with implicit feedback most of a list is tied at 0, and the full likelihood would mostly fit
+    the random order of those ties.
     """
     mask = tf.cast(mask, tf.bool)
     noise = tf.random.uniform(tf.shape(labels), maxval=1e-3, seed=seed)
@@ -38,6 +41,8 @@ def list_mle_loss(tf, labels, scores, mask, seed: int | None = None):
     exp = tf.exp(s - s_max) * m
     tail = tf.cumsum(exp, axis=1, reverse=True)  # sum over the items at or below each position
     nll = (tf.math.log(tail + 1e-20) + s_max - s) * m
+    if relevant_prefix:
+        nll = nll * tf.cast(tf.gather(tf.cast(labels, tf.float32), order, batch_dims=1) > 0, tf.float32)
     return tf.reduce_mean(tf.reduce_sum(nll, axis=1))
 
 

@@ -27,8 +27,8 @@ from .tfsetup import tensorflow
 
 @dataclass
 class Towers:
-    query_embedding: np.ndarray          # [n_queries, d]
-    item_vectors: np.ndarray             # [n_items, d], L2-normalised
+    query_embedding: np.ndarray | None   # [n_queries, d]; None: queries are embedded by history/features only
+    item_vectors: np.ndarray             # [n_items, d] (L2-normalised when `normalize`)
     history_embedding: np.ndarray | None = None   # [n_items + 1, d] (last row: padding)
     history_kernel: np.ndarray | None = None      # [d, d]
     history_bias: np.ndarray | None = None
@@ -48,13 +48,17 @@ class Towers:
         with np.load(path) as z:
             values = {k: z[k] for k in z.files}
         values["epoch_seconds"] = values.get("epoch_seconds", np.empty(0)).tolist()
+        values.setdefault("query_embedding", None)
         return cls(**values)
 
     def queries(self, queries: np.ndarray, history: sp.csr_matrix | None = None,
                 query_features: np.ndarray | None = None) -> np.ndarray:
         """L2-normalised query vectors; `history` rows are the queries' item lists (any list, so users
         are embedded with everything known about them at serving time)."""
-        q = self.query_embedding[queries].astype("float32")
+        if self.query_embedding is not None:
+            q = self.query_embedding[queries].astype("float32")
+        else:
+            q = np.zeros((len(queries), self.item_vectors.shape[1]), "float32")
         if self.history_embedding is not None and history is not None:
             h = history[queries].astype("float32")
             counts = np.asarray(h.sum(1)).ravel()
@@ -108,7 +112,8 @@ def train(query_idx: np.ndarray, item_idx: np.ndarray, *, n_queries: int, n_item
         def __init__(self):
             super().__init__()
             init = keras.initializers.RandomNormal(stddev=0.05, seed=seed)
-            self.query_embedding = keras.layers.Embedding(n_queries, dim, embeddings_initializer=init)
+            if query_ids:
+                self.query_embedding = keras.layers.Embedding(n_queries, dim, embeddings_initializer=init)
             self.item_embedding = keras.layers.Embedding(n_items, dim, embeddings_initializer=init)
             self.item_projection = keras.layers.Dense(dim)
             self.item_features = tf.constant(item_features, dtype=tf.float32)
@@ -122,9 +127,7 @@ def train(query_idx: np.ndarray, item_idx: np.ndarray, *, n_queries: int, n_item
             self.task = tfrs.tasks.Retrieval(temperature=temperature, remove_accidental_hits=True)
 
         def query_vectors(self, queries, targets):
-            q = self.query_embedding(queries)
-            if not query_ids:
-                q = q * 0.0
+            q = self.query_embedding(queries) if query_ids else tf.zeros((tf.shape(queries)[0], dim))
             if history is not None:
                 hist = tf.gather(self.history_items, queries)
                 # The target must not be its own evidence.
@@ -159,7 +162,7 @@ def train(query_idx: np.ndarray, item_idx: np.ndarray, *, n_queries: int, n_item
     item_vectors = np.concatenate([model.item_vectors(tf.constant(chunk)).numpy()
                                    for chunk in np.array_split(np.arange(n_items, dtype="int32"),
                                                                max(1, n_items // 8192))])
-    query_embedding = model.query_embedding.embeddings.numpy() * (1.0 if query_ids else 0.0)
+    query_embedding = model.query_embedding.embeddings.numpy() if query_ids else None
     towers = Towers(query_embedding=query_embedding, item_vectors=item_vectors, normalize=np.array(normalize),
                     epoch_seconds=timer.seconds)
     if history is not None:

@@ -33,21 +33,22 @@ class PipelineSettings:
     embedding_dim: int = setting(32, minimum=2, maximum=1024, help="Two-tower embedding size")
     history_length: int = setting(50, minimum=1, maximum=1000,
                                   help="Items of a user's history fed to the query tower")
-    epochs: int = setting(8, minimum=1, maximum=1000, help="Retrieval training epochs")
+    epochs: int = setting(4, minimum=1, maximum=1000, help="Retrieval training epochs")
     batch_size: int = setting(512, minimum=8, maximum=65536, help="Retrieval batch size (in-batch negatives)")
     learning_rate: float = setting(0.01, minimum=0.0, help="Retrieval learning rate (Adam)")
     temperature: float = setting(1.0, minimum=0.001, help="Softmax temperature on L2-normalised towers")
     l2_normalize: bool = setting(False, help="Cosine (true) or raw dot product (false) between the towers")
-    user_id_embedding: bool = setting(True, help="Give each user an id embedding on top of their history")
+    user_id_embedding: bool = setting(False, help="Give each user an id embedding on top of their history "
+                                      "(off: users are embedded by their list alone, which generalises better)")
     candidates: int = setting(300, minimum=10, maximum=5000, help="Candidates retrieved per user for ranking")
     popular_candidates: int = setting(100, minimum=0, maximum=5000,
                                       help="Most popular unseen anime added to each user's candidates")
     # ranking
     ranking_list_size: int = setting(50, minimum=2, maximum=1000,
                                      help="Candidates per user in a ranking training list")
-    ranking_epochs: int = setting(20, minimum=1, maximum=1000, help="Ranking model epochs")
+    ranking_epochs: int = setting(5, minimum=1, maximum=1000, help="Ranking model epochs")
     ranking_learning_rate: float = setting(0.01, minimum=0.0, help="Ranking model learning rate (Adam)")
-    ranking_hidden: int = setting(64, minimum=1, maximum=4096, help="Hidden units of the ranking MLP")
+    ranking_hidden: int = setting(16, minimum=1, maximum=4096, help="Hidden units of the ranking MLP")
     # baselines
     als_factors: int = setting(64, minimum=2, maximum=1024, help="ALS baseline factors")
     als_iterations: int = setting(15, minimum=1, maximum=200, help="ALS baseline iterations")
