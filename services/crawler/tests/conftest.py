@@ -3,26 +3,18 @@ other services and these tests fill the schedule tables), emptied per test."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from animerec.common import db, migrate
-from animerec.common.testing import PG_SERVER
+from animerec.common.testing import migrated_database
 
 
 @pytest.fixture(scope="session")
 def crawl_db_url() -> Iterator[str]:
-    url = db.with_database(PG_SERVER, f"animerec_crawl_{uuid.uuid4().hex[:10]}")
-    try:
-        db.ensure_database(url)
-    except Exception as exc:  # pragma: no cover - environment problem
-        pytest.fail(f"PostgreSQL not reachable at {PG_SERVER}: {exc}")
-    migrate.apply(url)
-    yield url
-    db.drop_database(url)
+    with migrated_database("crawl") as url:
+        yield url
 
 
 @pytest.fixture()

@@ -3,29 +3,21 @@ emptied before each test, and helpers to write explicit schedule timelines."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
-from animerec.common import db, migrate
-from animerec.common.testing import PG_SERVER
+from animerec.common.testing import migrated_database
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
 def sched_db_url() -> Iterator[str]:
-    url = db.with_database(PG_SERVER, f"animerec_sched_{uuid.uuid4().hex[:10]}")
-    try:
-        db.ensure_database(url)
-    except Exception as exc:  # pragma: no cover - environment problem
-        pytest.fail(f"PostgreSQL not reachable at {PG_SERVER}: {exc}")
-    migrate.apply(url)
-    yield url
-    db.drop_database(url)
+    with migrated_database("sched") as url:
+        yield url
 
 
 class Timeline:

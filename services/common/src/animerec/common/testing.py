@@ -11,6 +11,7 @@ The server addresses come from ANIMEREC_TEST_POSTGRES_URL / ANIMEREC_TEST_REDIS_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -45,16 +46,25 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    url = db.with_database(PG_SERVER, f"animerec_test_{uuid.uuid4().hex[:10]}")
+@contextlib.contextmanager
+def migrated_database(tag: str) -> Iterator[str]:
+    """A new database on the test server, migrated, dropped on exit; for tests that need one of their own."""
+    url = db.with_database(PG_SERVER, f"animerec_{tag}_{uuid.uuid4().hex[:10]}")
     try:
         db.ensure_database(url)
     except Exception as exc:  # pragma: no cover - environment problem, say what is missing
         pytest.fail(f"PostgreSQL not reachable at {PG_SERVER}: {exc}")
-    migrate.apply(url)
-    yield url
-    db.drop_database(url)
+    try:
+        migrate.apply(url)
+        yield url
+    finally:
+        db.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with migrated_database("test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
