@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
     parser.add_argument("--only", nargs="*", help="suite names (bench_<name>.py) to run")
+    parser.add_argument("--quick-suites", nargs="*", default=[], help="suites to run at their quick size only")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.md")
     args = parser.parse_args(argv)
     rows: list[tuple[str, Row]] = []
@@ -72,16 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         suite = path.stem.removeprefix("bench_")
         if args.only and suite not in args.only:
             continue
-        print(f"== {suite}", flush=True)
+        quick = args.quick or suite in args.quick_suites
+        label = f"{suite} (quick)" if quick else suite
+        print(f"== {label}", flush=True)
         started = time.perf_counter()
         try:
-            for row in load(path).run(args.quick):
-                rows.append((suite, row))
+            for row in load(path).run(quick):
+                rows.append((label, row))
                 print(f"   {row.figure}: {row.value:.4g} {row.unit} vs {row.baseline} {row.baseline_value:.4g} "
                       f"-> {row.ratio:.3g}x", flush=True)
         except Exception as exc:
             traceback.print_exc()
-            failures.append((suite, f"{type(exc).__name__}: {exc}"[:200]))
+            failures.append((label, f"{type(exc).__name__}: {exc}"[:200]))
         print(f"   ({time.perf_counter() - started:.1f}s)", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(rows, failures))
