@@ -120,19 +120,22 @@ class System:
         return done.stdout
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
-        for proc_name, proc in self.procs:
-            if proc_name == name and proc.poll() is None:
+        """Stop one process and forget it (so a watcher of the rest does not see it as crashed)."""
+        for proc_name, proc in list(self.procs):
+            if proc_name != name:
+                continue
+            if proc.poll() is None:
                 proc.send_signal(sig)
                 try:
                     proc.wait(timeout)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+            self.procs.remove((proc_name, proc))
 
     def stop_all(self) -> None:
-        for name, _ in reversed(self.procs):
+        for name, _ in reversed(list(self.procs)):
             self.stop(name)
-        self.procs.clear()
 
 
 @dataclass
