@@ -11,7 +11,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from animerec.common.config import CoreSettings
-from animerec.common.kafka import EventConsumer, topic_name
+from animerec.common.kafka import EventConsumer, consumer_lag, topic_name
 
 from . import metrics as m
 from .config import LandingSettings
@@ -62,6 +62,14 @@ class Writer:
             m.LAG.labels(tp.topic, str(tp.partition)).set(behind)
         return batch
 
+    def _group_drained(self) -> bool:
+        """No committed-offset lag left for the group on any partition of its topics."""
+        try:
+            return all(sum(consumer_lag(self.core, self.settings.group, t).values()) == 0 for t in self.topics)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("could not read the group's lag", extra={"error": str(exc)})
+            return False
+
     def _commit(self, batch: Batch) -> None:
         offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
         try:
@@ -92,17 +100,25 @@ class Writer:
                                         "read_seconds": round(read_s, 3)})
 
     def run(self, once: bool = False, join_timeout_s: float = 60.0) -> Totals:
-        """Land until stopped; with `once`, until every assigned partition is drained."""
-        started = time.monotonic()
+        """Land until stopped; with `once`, until the group has no lag left on any partition of its topics."""
+        idle_since: float | None = None
         try:
             while not self.consumer.stopping:
                 batch = self.cycle()
                 if once:
-                    if batch.caught_up and not batch.records:
+                    # Caught up on *our* partitions is not enough: a replica that died moments ago still owns
+                    # its partitions until its session expires, and their backlog is part of what --once drains.
+                    if batch.records or not (batch.caught_up or batch.assigned == 0):
+                        idle_since = None
+                        continue
+                    if self._group_drained():
                         break
-                    if batch.assigned == 0 and time.monotonic() - started > join_timeout_s:
-                        log.warning("no partitions assigned (other replicas own them all); nothing to drain")
+                    idle_since = idle_since or time.monotonic()
+                    if time.monotonic() - idle_since > join_timeout_s:
+                        log.warning("stopping with messages left on partitions other replicas own",
+                                    extra={"group": self.settings.group})
                         break
+                    time.sleep(self.settings.idle_sleep_s)
                 elif not batch.records:
                     time.sleep(self.settings.idle_sleep_s)
         finally:
