@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MESSAGES = int(os.environ.get("ANIMEREC_TEST_CRASH_MESSAGES", "5000"))
 KILLS = int(os.environ.get("ANIMEREC_TEST_CRASH_KILLS", "10"))
-BATCH = os.environ.get("ANIMEREC_TEST_CRASH_BATCH", "250")
+BATCH = os.environ.get("ANIMEREC_TEST_CRASH_BATCH", "100")  # small batches: many commit points, kills mid-backlog
 
 
 def writer_env(core, group):
