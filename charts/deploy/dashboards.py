@@ -4,8 +4,8 @@ The chart ships the generated JSON (charts/animerec/files/dashboards/*.json) in 
 Grafana sidecar; nobody edits that JSON by hand. Datasource uids are placeholders the chart replaces with
 monitoring.dashboards.*DatasourceUid.
 
-    make dashboards  #           # regenerate the JSON files
-    make dashboards  # --check   # fail when they differ from this code
+    PYTHONPATH=charts python -m deploy.dashboards           # regenerate the JSON files (make dashboards)
+    PYTHONPATH=charts python -m deploy.dashboards --check   # fail when they differ from this code
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from deploy import generated
 
 OUT = Path(__file__).resolve().parents[2] / "charts" / "animerec" / "files" / "dashboards"
 PROMETHEUS = {"type": "prometheus", "uid": "__PROMETHEUS_UID__"}
@@ -317,19 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail if the committed JSON is stale")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in rendered():
-        if not path.exists() or path.read_text() != text:
-            stale.append(path)
-            if not args.check:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-                print(f"wrote {path}")
-    if args.check and stale:
-        for path in stale:
-            print(f"stale: {path} (run: make dashboards)", file=sys.stderr)
-        return 1
-    return 0
+    return generated.sync(rendered(), check=args.check, target="dashboards")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ Schema keywords (enum, minimum, $ref, additionalProperties, items ...) to the va
 come from the defaults. Objects are closed (additionalProperties false) unless `@schema` opens them, so
 a typo in a values file fails `helm lint` and `helm install` instead of being ignored.
 
-    make chart-docs  #           # write values.schema.json and README.md
-    make chart-docs  # --check   # fail when either is stale or a value is undocumented
+    PYTHONPATH=charts python -m deploy.values_schema           # write values.schema.json and README.md
+    PYTHONPATH=charts python -m deploy.values_schema --check   # fail when either is stale or a value is undocumented
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from deploy import generated
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "animerec"
 KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.\-/]+):(?:\s|$)")
@@ -179,15 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValuesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
-    if args.check:
-        for p in stale:
-            print(f"stale: {p} (run: make chart-docs)", file=sys.stderr)
-        return 1 if stale else 0
-    for p in stale:
-        p.write_text(files[p])
-        print(f"wrote {p}")
-    return 0
+    return generated.sync(files.items(), check=args.check, target="chart-docs")
 
 
 if __name__ == "__main__":
