@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -312,7 +311,3 @@ def environment(core: CoreSettings, **extra: str) -> dict[str, str]:
     })
     env.update(extra)
     return env
-
-
-def which_animerec() -> str:
-    return shutil.which("animerec") or f"{sys.executable} -m animerec.common.cli"
