@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 from animerec.common.recstore import AsyncRecStore, AsyncRecView
@@ -13,6 +16,7 @@ from .coldstart import CrawlRequester
 from .errors import ApiError
 from .settings import ApiSettings
 
+log = logging.getLogger(__name__)
 MAL_ANIME_URL = "https://myanimelist.net/anime/{}"
 
 MESSAGES = {
@@ -45,53 +49,111 @@ def card_fields(anime_id: int, card: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class CardCache:
-    """Cards of the live version kept in memory: they never change within a version."""
+    """Cards of the live version in process memory, already shaped as response fields (they never change
+    within a version). A new version's cards are loaded whole in the background (HSCAN batches), so requests
+    rarely miss; once every card is in, a miss means the anime has no card and costs no round trip.
+    `on_loaded` runs after each complete load: the app uses it to move the cache out of the garbage
+    collector's way (full collections over tens of thousands of cached dicts were the API's tail latency)."""
 
-    def __init__(self, size: int, metrics: ApiMetrics) -> None:
+    def __init__(self, size: int, metrics: ApiMetrics, on_loaded: Callable[[], None] | None = None) -> None:
         self.size = size
         self.metrics = metrics
+        self.on_loaded = on_loaded
         self.version: str | None = None
         self.cards: dict[int, dict[str, Any] | None] = {}
+        self.complete = False  # every card of `version` is in `cards`
+        self._loading: asyncio.Task | None = None
         self._hits, self._misses = metrics.cache.labels("cards", "hit"), metrics.cache.labels("cards", "miss")
+
+    def _switch(self, view: AsyncRecView, *, background: bool) -> None:
+        self.version, self.cards, self.complete = view.version, {}, False
+        if self._loading is not None:
+            self._loading.cancel()
+            self._loading = None
+        if background and self.size:
+            self._loading = asyncio.get_running_loop().create_task(self._load_logged(view))
+
+    async def _load_logged(self, view: AsyncRecView) -> None:
+        try:
+            await self.load(view)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a failed warm-up only means more misses: requests fetch what they need
+            log.warning("loading the card cache failed", extra={"version": view.version,
+                                                                "error": f"{type(exc).__name__}: {exc}"})
+
+    async def load(self, view: AsyncRecView) -> int:
+        """Load every card of `view`'s version (up to `size`); returns how many are cached."""
+        if view.version != self.version:
+            self._switch(view, background=False)
+        async for batch in view.scan_cards():
+            if view.version != self.version:
+                return 0  # a newer version took over meanwhile
+            room = self.size - len(self.cards)
+            for anime_id, card in batch.items():
+                if anime_id not in self.cards:
+                    if room <= 0:
+                        return len(self.cards)  # the cache is full: misses go to Redis
+                    self.cards[anime_id] = card_fields(anime_id, card)
+                    room -= 1
+            await asyncio.sleep(0)  # let requests run between batches
+        if view.version == self.version:
+            self.complete = True
+            if self.on_loaded is not None:
+                self.on_loaded()
+        return len(self.cards)
 
     async def get(self, view: AsyncRecView, ids: list[int]) -> dict[int, dict[str, Any] | None]:
         if view.version != self.version:
-            self.version, self.cards = view.version, {}
-        found = {i: self.cards[i] for i in ids if i in self.cards}
+            self._switch(view, background=True)
+        cards = self.cards
+        found = {i: cards[i] for i in ids if i in cards}
         missing = [i for i in ids if i not in found]
         if found:
             self._hits.inc(len(found))
-        if missing:
-            self._misses.inc(len(missing))
-            fetched = await view.cards(missing)
+        if not missing:
+            return found
+        if self.complete:  # the whole version is here: the rest have no card
+            self._hits.inc(len(missing))
+            found.update((i, None) for i in missing)
+            return found
+        self._misses.inc(len(missing))
+        fetched = await view.cards(missing)
+        for i in missing:
+            card = fetched.get(i)
+            found[i] = None if card is None else card_fields(i, card)
+        if self.size and view.version == self.version:
             for i in missing:
-                found[i] = fetched.get(i)
-            if self.size and view.version == self.version:
-                while len(self.cards) + len(missing) > self.size and self.cards:
-                    self.cards.pop(next(iter(self.cards)))  # oldest first
-                self.cards.update((i, found[i]) for i in missing if len(self.cards) < self.size)
+                if len(self.cards) >= self.size:
+                    break
+                self.cards[i] = found[i]
         return found
 
 
 class Recommender:
     def __init__(self, settings: ApiSettings, store: AsyncRecStore, metrics: ApiMetrics,
-                 crawler: CrawlRequester, rng: random.Random | None = None) -> None:
+                 crawler: CrawlRequester, rng: random.Random | None = None,
+                 on_cards_loaded: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.metrics = metrics
         self.crawler = crawler
-        self.card_cache = CardCache(settings.card_cache_size, metrics)
+        self.card_cache = CardCache(settings.card_cache_size, metrics, on_cards_loaded)
         self.rng = rng or random.Random()
         self._recs_hit = metrics.cache.labels("user_recs", "hit")
+
+    async def warm(self) -> int:
+        """Load the live version's cards (start-up, before the first request); returns how many."""
+        return await self.store.read(self.card_cache.load)
 
     async def _items(self, view: AsyncRecView, rows: list[tuple[int, float | None, str | None]]
                      ) -> list[dict[str, Any]]:
         cards = await self.card_cache.get(view, [r[0] for r in rows])
         items = []
         for rank, (anime_id, score, reason) in enumerate(rows, start=1):
-            item = card_fields(anime_id, cards.get(anime_id))
-            item.update(rank=rank, rec_score=None if score is None else round(score, 6), reason=reason)
-            items.append(item)
+            card = cards.get(anime_id) or card_fields(anime_id, None)
+            items.append({**card, "rank": rank, "rec_score": None if score is None else round(score, 6),
+                          "reason": reason})
         return items
 
     def _sample(self, rows: list, sample: int | None) -> list:
@@ -153,7 +215,7 @@ class Recommender:
             card = (await self.card_cache.get(view, [anime_id]))[anime_id]
             if card is None:
                 raise ApiError(404, "unknown_anime", f"no anime {anime_id} in the published catalogue")
-            return {"version": view.version, **card_fields(anime_id, card)}
+            return {"version": view.version, **card}
         return await self.store.read(read)
 
     async def similar(self, anime_id: int, n: int) -> dict[str, Any]:

@@ -23,6 +23,8 @@ class ApiSettings:
                                            help="How long a worker re-uses the live version id before re-reading it")
     card_cache_size: int = setting(50000, minimum=0, maximum=10_000_000,
                                    help="Anime cards kept in process memory (per published version)")
+    warm_timeout_seconds: float = setting(30.0, minimum=0.1, maximum=600,
+                                          help="How long start-up may spend loading the live version's cards")
     redis_timeout_seconds: float = setting(0.5, minimum=0.01, maximum=30, help="Redis socket timeout")
     retry_after_seconds: int = setting(5, minimum=1, maximum=3600,
                                        help="Retry-After of 503 answers when Redis or Kafka is down")

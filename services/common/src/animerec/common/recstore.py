@@ -442,6 +442,16 @@ class AsyncRecView:
             raise VersionGone(self.version)
         return {int(a): json.loads(raw) for a, raw in zip(ids, values, strict=True) if raw is not None}
 
+    async def scan_cards(self, batch: int = 1000):
+        """Every card of the version, a batch at a time (HSCAN: Redis is never blocked by one big reply)."""
+        cursor = 0
+        while True:
+            cursor, values = await self._r.hscan(self.key("cards"), cursor, count=batch)
+            if values:
+                yield {int(a): _loads(raw) for a, raw in values.items()}
+            if not cursor:
+                return
+
     async def lists(self) -> tuple[list[int], list[int]]:
         """(popular, trending) in one round trip."""
         popular, trending = await self._run([("get", (self.key("popular"),)), ("get", (self.key("trending"),))])
