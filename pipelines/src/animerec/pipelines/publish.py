@@ -82,11 +82,12 @@ def gather(pg_url: str, *, user_run: str | None = None, anime_run: str | None = 
                GROUP BY anime_id ORDER BY count(*) DESC, anime_id LIMIT %s""", (trending_days, list_length))]
         if not p.trending:
             p.trending = list(p.popular)
-        # Seen leaves plan_to_watch out: those anime stay recommendable (RecStore drops seen ones).
+        # Seen is the user's whole list, plan_to_watch included: the pipeline's final filter keeps planned anime
+        # in models.user_recommendations (they are good ranking signal and analysts want them), but what users
+        # are served never repeats an anime already on their list (the API's contract). RecStore drops seen ones.
         for name, ids in conn.execute(
                 """SELECT u.user_name, array_agg(ua.anime_id ORDER BY ua.anime_id) FROM processed.user_anime ua
-                   JOIN processed."user" u USING (user_id)
-                   WHERE ua.status IS DISTINCT FROM 'plan_to_watch' GROUP BY u.user_name"""):
+                   JOIN processed."user" u USING (user_id) GROUP BY u.user_name"""):
             p.seen[name] = [int(a) for a in ids]
     return p
 
