@@ -281,6 +281,8 @@ ANIMEREC_REDIS_PREFIX: {{ .Values.config.redisPrefix | quote }}
 ANIMEREC_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 ANIMEREC_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 ANIMEREC_METRICS_PORT: {{ .Values.config.metricsPort | quote }}
+# Pushed run metrics carry the install's identity, like the Argo controller's metrics do.
+ANIMEREC_METRICS_PUSH_LABELS: {{ printf "release_namespace=%s,release=%s" .Release.Namespace .Release.Name | quote }}
 ANIMEREC_SCHEMAS_DIR: "/app/schemas"
 # The root filesystem is read-only: state and caches go to the /tmp emptyDir.
 ANIMEREC_STATE_DIR: "/tmp/animerec"

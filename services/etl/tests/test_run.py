@@ -38,15 +38,20 @@ def items(w):
     return [m for _, m in world.messages(w)]
 
 
-def cli(url, results_dir, *args):
-    env = {"ANIMEREC_POSTGRES_URL": url, "ANIMEREC_ETL_RESULTS_DIR": str(results_dir), "ANIMEREC_LOG_LEVEL": "WARNING"}
+def cli(url, results_dir, *args, **env_extra):
+    env = {"ANIMEREC_POSTGRES_URL": url, "ANIMEREC_ETL_RESULTS_DIR": str(results_dir), "ANIMEREC_LOG_LEVEL": "WARNING",
+           **env_extra}
     return CliRunner().invoke(main, ["etl", *args], env=env)
 
 
-def test_failed_validation_leaves_processed_untouched(etl_db, tmp_path):
+def test_failed_validation_leaves_processed_untouched(etl_db, tmp_path, pushgateway):
     land(etl_db, items(world.World(anime=16, users=8)))
-    first = cli(etl_db, tmp_path, "run")
+    first = cli(etl_db, tmp_path, "run", ANIMEREC_ETL_PUSHGATEWAY_URL=pushgateway.address,
+                ANIMEREC_METRICS_PUSH_LABELS="release_namespace=ns1,release=r1")
     assert first.exit_code == 0, first.output
+    [(_, path, body)] = pushgateway.pushes  # one group per install: two releases never overwrite each other
+    assert pushgateway.group(path) == {"job": "animerec-etl", "release_namespace": "ns1", "release": "r1"}
+    assert "animerec_etl_last_run_ok 1.0" in body
     assert "promoted" in first.output
     before = snapshot(etl_db)
     assert before[0] == 16 and before[1] == 8
@@ -56,7 +61,11 @@ def test_failed_validation_leaves_processed_untouched(etl_db, tmp_path):
                         "relation_type": "Made up"}
     land(etl_db, [*items(world.World(anime=20, users=12, seed=9)), unknown_relation], offset=100_000)
     second = cli(etl_db, tmp_path, "run")
-    assert second.exit_code == 1
+    assert second.exit_code == 3  # validation failed (1 would be a crash)
+    bad_labels = cli(etl_db, tmp_path, "run", ANIMEREC_ETL_PUSHGATEWAY_URL=pushgateway.address,
+                     ANIMEREC_METRICS_PUSH_LABELS="job=etl")
+    assert bad_labels.exit_code == 1
+    assert "ANIMEREC_METRICS_PUSH_LABELS: bad Pushgateway label 'job=etl'" in bad_labels.output
     assert "FAIL anime_anime.relation_type_allowed" in second.output
     assert "processed tables left untouched" in second.output
     assert snapshot(etl_db) == before

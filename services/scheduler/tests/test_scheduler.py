@@ -158,7 +158,7 @@ def test_two_schedulers_at_once_never_pick_the_same_url(core, sched_db):
     assert all(sched_db.row(A, url)["scheduled_count"] == 1 for url in a + b)
 
 
-def test_cli_dry_run_and_bad_config(core, sched_db):
+def test_cli_dry_run_push_and_bad_config(core, sched_db, pushgateway):
     sched_db.add(A, u(1))
     sched_db.add(A, u(2), last_scheduled_date=datetime.now(UTC) - timedelta(hours=1))  # in flight
     env = {"ANIMEREC_POSTGRES_URL": core.postgres_url, "ANIMEREC_KAFKA_BOOTSTRAP": core.kafka_bootstrap,
@@ -168,10 +168,17 @@ def test_cli_dry_run_and_bad_config(core, sched_db):
     assert out.exit_code == 0, out.output
     assert out.stdout.split() == [u(1)]
     assert sched_db.row(A, u(1))["last_scheduled_date"] is None
-    out = runner.invoke(animerec, ["schedule", "--kind", "anime", "--limit", "1"], env=env)
+    pushed = {"ANIMEREC_SCHEDULER_PUSHGATEWAY": pushgateway.address, "ANIMEREC_METRICS_PUSH_LABELS": "release=r1"}
+    out = runner.invoke(animerec, ["schedule", "--kind", "anime", "--limit", "1"], env={**env, **pushed})
     assert out.exit_code == 0, out.output
     assert sched_db.row(A, u(1))["scheduled_count"] == 1
+    [(_, path, body)] = pushgateway.pushes
+    assert pushgateway.group(path) == {"job": "animerec-scheduler", "release": "r1", "kind": "anime"}
+    assert "animerec_scheduler_" in body
     bad = runner.invoke(animerec, ["schedule", "--kind", "anime"], env={**env, "ANIMEREC_SCHEDULER_MAX_ERRORS": "x"})
     assert bad.exit_code != 0 and "ANIMEREC_SCHEDULER_MAX_ERRORS: expected an integer" in bad.output
+    bad = runner.invoke(animerec, ["schedule", "--kind", "anime"], env={**env, **pushed,
+                                                                        "ANIMEREC_METRICS_PUSH_LABELS": "release"})
+    assert bad.exit_code == 1 and "ANIMEREC_METRICS_PUSH_LABELS: bad Pushgateway label 'release'" in bad.output
     bad = runner.invoke(animerec, ["schedule", "--kind", "manga"], env=env)
     assert bad.exit_code == 2 and "manga" in bad.output

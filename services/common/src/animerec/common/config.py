@@ -147,6 +147,9 @@ class CoreSettings:
     log_format: str = setting("json", choices=("json", "text"), help="Log line format")
     metrics_port: int = setting(9100, minimum=0, maximum=65535,
                                 help="Port of the Prometheus /metrics endpoint (0: off)")
+    metrics_push_labels: str = setting("", help="Labels added to the grouping key of metrics pushed to a Pushgateway, "
+                                                "name=value,... (the chart sets release_namespace and release, so two "
+                                                "installs sharing a Pushgateway never overwrite each other)")
     state_dir: Path = setting(Path(".animerec"), help="Where `animerec stack` keeps pid files and logs")
     schemas_dir: Path | None = setting(None, help="Folder of the data contracts (default: the repo's schemas/)")
 

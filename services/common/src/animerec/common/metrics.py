@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway, start_http_server
 
 NAMESPACE = "animerec"
 log = logging.getLogger(__name__)
@@ -38,3 +39,28 @@ def serve(port: int, addr: str = "0.0.0.0") -> None:
     start_http_server(port, addr=addr)
     _started.add(port)
     log.info("metrics endpoint listening", extra={"port": port})
+
+
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """`name=value,name=value` -> dict; raises ValueError naming the bad pair."""
+    labels: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(",")):
+        if not pair:
+            continue
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not LABEL_NAME.fullmatch(name) or name.startswith("__") or name == "job" or not value.strip():
+            raise ValueError(f"bad Pushgateway label {pair!r}: use name=value with a Prometheus label name "
+                             "(not job, not starting with __)")
+        labels[name] = value.strip()
+    return labels
+
+
+def push(gateway: str, job: str, registry: CollectorRegistry, *, labels: str = "",
+         grouping: dict[str, str] | None = None) -> None:
+    """Replace this job's group on the Pushgateway. The group is the job plus `labels` (the install's identity,
+    `ANIMEREC_METRICS_PUSH_LABELS`) plus `grouping` (e.g. the scheduler's kind)."""
+    push_to_gateway(gateway, job=job, registry=registry, grouping_key={**parse_labels(labels), **(grouping or {})})

@@ -3,7 +3,8 @@
 - `kafka_bootstrap`: a Tansu broker on a free port, one per test session, with every topic created;
 - `pg_url`: a fresh PostgreSQL database per session, migrated, dropped afterwards;
 - `redis_url`: a Redis database of its own, flushed before and after each test;
-- `core_settings`: CoreSettings pointing at all three.
+- `core_settings`: CoreSettings pointing at all three;
+- `pushgateway`: an HTTP server that records what batch jobs push (the Pushgateway's push API, nothing more).
 
 The server addresses come from ANIMEREC_TEST_POSTGRES_URL / ANIMEREC_TEST_REDIS_URL
 (defaults: the local trust-auth PostgreSQL and Redis).
@@ -97,3 +98,48 @@ def core_settings(kafka_bootstrap: str, pg_url: str, redis_url: str) -> config.C
 def unique() -> str:
     """A short random suffix for topic and group names private to one test."""
     return uuid.uuid4().hex[:8]
+
+
+class RecordingPushgateway:
+    """Accepts Pushgateway pushes (PUT/POST /metrics/job/...) and keeps (method, path, body) of each."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        pushes = self.pushes = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _push(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+                pushes.append((self.command, self.path, body))
+                self.send_response(200 if self.path.startswith("/metrics/job/") else 404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            do_PUT = do_POST = _push
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def group(path: str) -> dict[str, str]:
+        """/metrics/job/J/k1/v1/... -> {"job": J, "k1": v1, ...} (the order of the pairs means nothing)."""
+        parts = path.removeprefix("/metrics/").split("/")
+        return dict(zip(parts[::2], parts[1::2], strict=True))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture()
+def pushgateway() -> Iterator[RecordingPushgateway]:
+    gateway = RecordingPushgateway()
+    yield gateway
+    gateway.close()

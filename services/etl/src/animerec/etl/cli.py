@@ -8,6 +8,9 @@ import click
 
 from animerec.common.config import ConfigError
 
+EXIT_BUSY = 2
+EXIT_VALIDATION_FAILED = 3
+
 
 def _settings():
     from . import config
@@ -15,6 +18,14 @@ def _settings():
         return config.settings()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _check_push_labels(labels: str) -> None:
+    from animerec.common.metrics import parse_labels
+    try:
+        parse_labels(labels)
+    except ValueError as exc:
+        raise click.ClickException(f"ANIMEREC_METRICS_PUSH_LABELS: {exc}") from None
 
 
 @click.group("etl")
@@ -27,16 +38,18 @@ def etl() -> None:
 def run_cmd(ctx: click.Context) -> None:
     """Rebuild staging from landing, validate it, and promote it to processed if every suite passes.
 
-    Exits 1 (processed untouched) when validation fails, 2 when another run holds the lock."""
+    Exits 3 (processed untouched) when validation fails, 2 when another run holds the lock, 1 on any other
+    error: alerts tell a data problem from a broken run by the code alone."""
     from .runner import EtlBusy, run
 
     core = ctx.find_root().obj
     settings = _settings()
+    _check_push_labels(core.metrics_push_labels)
     try:
-        result = run(core.postgres_url, settings)
+        result = run(core.postgres_url, settings, push_labels=core.metrics_push_labels)
     except EtlBusy as exc:
         click.echo(f"etl: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_BUSY)
     for step, counts in result.counts.items():
         click.echo(f"{step}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     click.echo(result.validation.summary() if result.validation else "")
@@ -44,7 +57,7 @@ def run_cmd(ctx: click.Context) -> None:
         where = f" (details: {result.result_file} and etl.runs row {result.run_id})" if result.result_file else \
             f" (details: etl.runs row {result.run_id})"
         click.echo(f"etl run {result.run_id}: validation failed, processed tables left untouched{where}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_VALIDATION_FAILED)
     click.echo(f"etl run {result.run_id}: promoted " + ", ".join(f"{k}={v}" for k, v in result.promoted.items()))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, push_to_gateway
+from prometheus_client import CollectorRegistry
 
 from animerec.common import metrics
 
@@ -23,6 +23,9 @@ LAST_STATUS = metrics.gauge(SUBSYSTEM, "last_run_ok", "1 if the last run promote
                             registry=REGISTRY)
 
 
-def push(url: str, job: str = "animerec-etl") -> None:
+JOB = "animerec-etl"
+
+
+def push(url: str, labels: str = "") -> None:
     if url:
-        push_to_gateway(url, job=job, registry=REGISTRY)
+        metrics.push(url, JOB, REGISTRY, labels=labels)

@@ -107,7 +107,8 @@ def _write_result(settings: EtlSettings, run_id: int, doc: dict[str, Any]) -> Pa
         return None
 
 
-def run(url: str, settings: EtlSettings, *, after_table: Callable[[str], None] | None = None) -> RunResult:
+def run(url: str, settings: EtlSettings, *, after_table: Callable[[str], None] | None = None,
+        push_labels: str = "") -> RunResult:
     """The whole run. Raises EtlBusy when another run holds the lock; other errors mark the run 'error'."""
     with db.connect(url, autocommit=True) as lock_conn:
         if not lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_ID,)).fetchone()[0]:
@@ -124,8 +125,8 @@ def run(url: str, settings: EtlSettings, *, after_table: Callable[[str], None] |
         finally:
             lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
             try:
-                m.push(settings.pushgateway_url)
-            except OSError as exc:
+                m.push(settings.pushgateway_url, push_labels)
+            except (OSError, ValueError) as exc:
                 log.warning("metrics push failed", extra={"error": str(exc)})
     return result
 

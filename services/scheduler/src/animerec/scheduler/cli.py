@@ -15,11 +15,13 @@ from .settings import KINDS, SchedulerSettings
 log = logging.getLogger(__name__)
 
 
-def _push_metrics(gateway: str, kind: str) -> None:
-    from prometheus_client import REGISTRY, push_to_gateway
+def _push_metrics(gateway: str, kind: str, labels: str) -> None:
+    from prometheus_client import REGISTRY
+
+    from animerec.common import metrics
     try:
-        push_to_gateway(gateway, job="animerec-scheduler", grouping_key={"kind": kind}, registry=REGISTRY)
-    except OSError as exc:  # metrics must not fail a run that scheduled its URLs
+        metrics.push(gateway, "animerec-scheduler", REGISTRY, labels=labels, grouping={"kind": kind})
+    except (OSError, ValueError) as exc:  # metrics must not fail a run that scheduled its URLs
         log.warning("could not push metrics", extra={"pushgateway": gateway, "error": str(exc)})
 
 
@@ -37,12 +39,18 @@ def schedule(ctx: click.Context, kind: str, limit: int | None, dry_run: bool) ->
         settings = config.load(SchedulerSettings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    if settings.pushgateway:
+        from animerec.common.metrics import parse_labels
+        try:
+            parse_labels(core.metrics_push_labels)
+        except ValueError as exc:
+            raise click.ClickException(f"ANIMEREC_METRICS_PUSH_LABELS: {exc}") from None
     result = scheduler.run(core, settings, kind, limit=limit, dry_run=dry_run)
     if dry_run:
         for url in result.picked:
             click.echo(url)
     if settings.pushgateway:
-        _push_metrics(settings.pushgateway, kind)
+        _push_metrics(settings.pushgateway, kind, core.metrics_push_labels)
     click.echo(f"{kind}: picked {len(result.picked)}, scheduled {len(result.scheduled)}, "
                f"publish failures {len(result.failed)}; backlog {result.backlog}", err=True)
     if result.failed:
