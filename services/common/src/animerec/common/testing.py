@@ -18,6 +18,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis as redis_lib
@@ -68,11 +69,33 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+def hold_redis_db(start: int, lock_dir: Path | None = None) -> tuple[int, Any]:
+    """Lock the first free one of Redis databases 1..15, from `start`: (index, open lock file; close it to free)."""
+    import fcntl
+    import tempfile
+    folder = lock_dir or Path(tempfile.gettempdir())
+    for i in range(15):
+        index = 1 + (start + i) % 15
+        lock = open(folder / f"animerec-test-redis-{index}.lock", "w")  # noqa: SIM115 - held past this function
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        return index, lock
+    raise RuntimeError("all 15 test Redis databases are held by other test sessions on this machine")
+
+
 @pytest.fixture(scope="session")
-def _redis_db() -> int:
-    # Databases 1..15 are spread over concurrent sessions (xdist workers, parallel CI jobs).
+def _redis_db() -> Iterator[int]:
+    """One Redis database held for the whole session: concurrent sessions on this machine (xdist workers, a CI run
+    beside a developer's) each lock a different one (flock, released even if the process is killed)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    return 1 + (int(worker or 0) + os.getpid()) % 15
+    index, lock = hold_redis_db(int(worker or 0) + os.getpid())
+    try:
+        yield index
+    finally:
+        lock.close()
 
 
 @pytest.fixture()

@@ -4,6 +4,7 @@ and the jobs in flight. Spiders carry it (`spider.shared`); middlewares and pipe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import ratelimit
 from .bookkeeping import Bookkeeper
@@ -12,6 +13,8 @@ from .jobs import Job
 from .settings import CrawlerSettings
 from .sinks import Sink
 from .targets import origin
+
+JIKAN_HOST = "api.jikan.moe"
 
 
 @dataclass
@@ -23,10 +26,16 @@ class Shared:
     limiters: dict[str, ratelimit.RateLimiter] = field(default_factory=dict)
     jobs: dict[int, Job] = field(default_factory=dict)
 
+    limit_server: Any = None  # a Redis client: rate limits shared by every crawler process (None: this one only)
+    limit_prefix: str = "animerec:"
+
     def __post_init__(self) -> None:
         if not self.limiters:
-            self.limiters = {"api.jikan.moe": ratelimit.jikan(self.settings.jikan_rate_per_s,
-                                                              self.settings.jikan_rate_per_min)}
+            windows = ratelimit.jikan_windows(self.settings.jikan_rate_per_s, self.settings.jikan_rate_per_min)
+            local = ratelimit.RateLimiter(windows)
+            host = JIKAN_HOST
+            self.limiters = {host: local if self.limit_server is None else ratelimit.SharedRateLimiter(
+                self.limit_server, f"{self.limit_prefix}crawler:ratelimit:{host}", windows, fallback=local)}
 
     def fetch_hosts(self) -> set[tuple[str, str, int]]:
         """(scheme, host, port) requests may actually go to: the configured MAL and Jikan bases."""

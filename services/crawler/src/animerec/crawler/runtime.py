@@ -41,7 +41,13 @@ def running(core: CoreSettings, settings: CrawlerSettings, *, sink: str | sinks.
                       batch_rows=settings.bookkeeping_batch).start()
     recent = RecentCrawls.from_url(core.redis_url if dupefilter else None, core.redis_prefix,
                                    settings.dupefilter_ttl_s)
-    engine = CrawlEngine(Shared(settings, the_sink, book, recent))
+    limit_server = None
+    if settings.shared_rate_limits and core.redis_url:
+        import redis
+        # No retries: a limiter that cannot reach Redis falls back to this process's limit at once.
+        limit_server = redis.Redis.from_url(core.redis_url, socket_timeout=2, socket_connect_timeout=2, retry=None)
+    engine = CrawlEngine(Shared(settings, the_sink, book, recent, limit_server=limit_server,
+                                limit_prefix=core.redis_prefix))
     try:
         engine.start()
         yield engine
@@ -49,3 +55,5 @@ def running(core: CoreSettings, settings: CrawlerSettings, *, sink: str | sinks.
         engine.stop()
         book.stop()
         the_sink.close()
+        if limit_server is not None:
+            limit_server.close()
