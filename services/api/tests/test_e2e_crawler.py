@@ -3,10 +3,7 @@ mirror, the API asking it for an unknown user's profile, then recommending from 
 
 import time
 
-import httpx
 import pytest
-
-from animerec.common import tansu
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -16,28 +13,20 @@ COMPLETED = 2  # MAL's status code of a completed entry
 @pytest.fixture()
 def crawler_service(core_settings, tmp_path):
     pytest.importorskip("animerec.crawler.service", reason="the crawler package is not installed")
-    from animerec.crawler.testing import Proc, crawler_env, wait_until
+    from animerec.crawler.testing import Proc, crawler_env, start_serve
     from animerec.malmirror.server import run_in_thread
     from animerec.malmirror.world import generate
 
     world = generate(users=6, anime=12, seed=3)
     mirror = run_in_thread(world)
-    port = tansu.free_port()
-    serve = Proc(["crawl", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                 crawler_env(core_settings, mirror.base_url), tmp_path / "serve.log")
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        try:
-            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_until(healthy, 90, "crawl serve /healthz", procs_to_show=[serve])
-        yield world, base
+        serve, base = start_serve(lambda args, env: Proc(args, env, tmp_path / "serve.log"),
+                                  crawler_env(core_settings, mirror.base_url))
+        try:
+            yield world, base
+        finally:
+            serve.stop()
     finally:
-        serve.stop()
         mirror.stop()
 
 

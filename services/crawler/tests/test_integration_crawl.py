@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
-from animerec.common import config, kafka, tansu
+from animerec.common import config, kafka
 from animerec.common.kafka import EventProducer, consumer_lag, topic_name
 from animerec.common.testing import REDIS_SERVER
-from animerec.crawler.testing import crawler_env, read_topic, wait_until
+from animerec.crawler.testing import crawler_env, read_topic, start_serve, wait_until
 from animerec.malmirror.faults import Faults
 from animerec.malmirror.server import run_in_thread
 from animerec.malmirror.world import generate
@@ -62,17 +62,7 @@ def test_seed_schedule_crawl_survives_a_killed_worker(settings, procs):
                     seed=5)
     with run_in_thread(world, faults=faults) as mirror:
         env = crawler_env(settings, mirror.base_url, group=f"crawler-{settings.topic_prefix}", max_inflight=3)
-        port = tansu.free_port()
-        serve = procs(["crawl", "serve", "--host", "127.0.0.1", "--port", str(port)], env)
-        base = f"http://127.0.0.1:{port}"
-
-        def healthy():
-            try:
-                return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(healthy, 60, "crawl serve /healthz", procs_to_show=[serve])
+        serve, base = start_serve(procs, env, timeout=60)
 
         # Seeding only fills the schedule tables.
         top = httpx.post(f"{base}/seed/anime/top", json={"pages": 2}, timeout=60)

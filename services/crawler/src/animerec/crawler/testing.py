@@ -92,3 +92,28 @@ def read_topic(settings, topic: str, group: str, idle_s: float = 2.0, timeout: f
             elif got and time.monotonic() - last > idle_s:
                 break
     return got
+
+
+def start_serve(start, env: dict[str, str], timeout: float = 90) -> tuple[Proc, str]:
+    """`animerec crawl serve` on a free port, waited for until /healthz answers: (process, base URL).
+    `start(args, env)` makes the Proc, so the caller decides where its log goes and who stops it."""
+    import httpx
+
+    from animerec.common import tansu
+
+    port = tansu.free_port()
+    serve = start(["crawl", "serve", "--host", "127.0.0.1", "--port", str(port)], env)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(healthy, timeout, "crawl serve /healthz", procs_to_show=[serve])
+    except AssertionError:
+        serve.stop(10)
+        raise
+    return serve, base
