@@ -55,6 +55,7 @@ def _crawl(base_url: str, source: str, urls: list[str]) -> dict:
                 "ANIMEREC_CRAWLER_CONCURRENT_REQUESTS": str(CONCURRENCY),
                 "ANIMEREC_CRAWLER_CONCURRENT_PER_HOST": str(CONCURRENCY),
                 "ANIMEREC_CRAWLER_JIKAN_RATE_PER_S": "0", "ANIMEREC_CRAWLER_JIKAN_RATE_PER_MIN": "0",
+                "ANIMEREC_CRAWLER_MAL_RATE_PER_MIN": "0",
                 "ANIMEREC_LOG_LEVEL": "WARNING"})
     done = subprocess.run([sys.executable, "-c", _CRAWL, source, *urls], env=env, capture_output=True, text=True,
                           timeout=900)

@@ -111,3 +111,24 @@ def test_redis_down_falls_back_to_the_process_limit(caplog):
     assert send_times(limiter, clock, 5) == [1000.0] * 3 + [1001.0] * 2
     assert len(attempts) == 1  # then Redis is left alone for retry_after_s, not tried on every request
     assert sum("shared rate limit unavailable" in r.message for r in caplog.records) == 1
+
+
+def test_each_process_limits_jikan_and_mal_through_redis_when_it_can(redis_url):
+    from animerec.common import config
+    from animerec.crawler.context import JIKAN_HOST, MAL_HOST, Shared
+    from animerec.crawler.settings import CrawlerSettings
+
+    settings = config.load(CrawlerSettings, {}, mal_rate_per_min=30, jikan_rate_per_s=3, jikan_rate_per_min=60)
+    local = Shared(settings, None, None, None)
+    assert isinstance(local.limiters[MAL_HOST], ratelimit.RateLimiter)
+    assert local.limiters[MAL_HOST].windows == [(30, 60.0)]
+    assert local.limiters[JIKAN_HOST].windows == [(3, 1.0), (60, 60.0)]
+    server = redis.Redis.from_url(redis_url)
+    shared = Shared(settings, None, None, None, limit_server=server, limit_prefix="t:")
+    mal = shared.limiters[MAL_HOST]
+    assert isinstance(mal, ratelimit.SharedRateLimiter) and mal.key == "t:crawler:ratelimit:myanimelist.net"
+    waits = [mal.reserve() for _ in range(31)]
+    assert waits[:30] == pytest.approx([0.0] * 30, abs=0.05) and waits[30] == pytest.approx(60.0, abs=0.1)
+    off = Shared(config.load(CrawlerSettings, {}, mal_rate_per_min=0), None, None, None, limit_server=server)
+    assert off.limiters[MAL_HOST].reserve() == 0.0  # 0: no cap
+    server.close()

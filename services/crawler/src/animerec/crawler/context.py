@@ -15,6 +15,7 @@ from .sinks import Sink
 from .targets import origin
 
 JIKAN_HOST = "api.jikan.moe"
+MAL_HOST = "myanimelist.net"
 
 
 @dataclass
@@ -31,11 +32,17 @@ class Shared:
 
     def __post_init__(self) -> None:
         if not self.limiters:
-            windows = ratelimit.jikan_windows(self.settings.jikan_rate_per_s, self.settings.jikan_rate_per_min)
-            local = ratelimit.RateLimiter(windows)
-            host = JIKAN_HOST
-            self.limiters = {host: local if self.limit_server is None else ratelimit.SharedRateLimiter(
-                self.limit_server, f"{self.limit_prefix}crawler:ratelimit:{host}", windows, fallback=local)}
+            s = self.settings
+            self.limiters = {JIKAN_HOST: self._limiter(JIKAN_HOST, ratelimit.jikan_windows(s.jikan_rate_per_s,
+                                                                                            s.jikan_rate_per_min)),
+                             MAL_HOST: self._limiter(MAL_HOST, [(s.mal_rate_per_min, 60.0)])}
+
+    def _limiter(self, host: str, windows: list[tuple[float, float]]):
+        local = ratelimit.RateLimiter(windows)
+        if self.limit_server is None:
+            return local
+        return ratelimit.SharedRateLimiter(self.limit_server, f"{self.limit_prefix}crawler:ratelimit:{host}", windows,
+                                           fallback=local)
 
     def fetch_hosts(self) -> set[tuple[str, str, int]]:
         """(scheme, host, port) requests may actually go to: the configured MAL and Jikan bases."""

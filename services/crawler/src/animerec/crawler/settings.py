@@ -28,8 +28,10 @@ class CrawlerSettings:
     autothrottle_target: float = setting(1.0, minimum=0.1, help="AutoThrottle target concurrency per host")
     jikan_rate_per_s: float = setting(3, minimum=0, help="Jikan requests per second (documented limit 3; 0: off)")
     jikan_rate_per_min: float = setting(60, minimum=0, help="Jikan requests per minute (documented limit 60; 0: off)")
-    shared_rate_limits: bool = setting(True, help="Count the Jikan limits across all crawler processes in Redis "
-                                                  "(Jikan limits per client IP; replicas usually share one)")
+    mal_rate_per_min: float = setting(60, minimum=0, help="MyAnimeList requests per minute over all crawler processes "
+                                                        "(a cap on top of the per-process delay; 0: off)")
+    shared_rate_limits: bool = setting(True, help="Count the Jikan and MAL limits across all crawler processes in "
+                                                  "Redis (limits are per client IP; replicas usually share one)")
     timeout_s: float = setting(30.0, minimum=1, help="Download timeout per request")
     retries: int = setting(4, minimum=0, help="Retries of a request on 429/5xx/network errors")
     backoff_base_s: float = setting(2.0, minimum=0, help="First retry delay; doubles on each retry")
