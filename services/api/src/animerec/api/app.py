@@ -247,7 +247,7 @@ async def openapi_json(request: Request) -> Response:
     return JSONResponse(openapi.document(s.default_n, s.max_n))
 
 
-# --- assembly ----------------------------------------------------------------------------------------------
+# --- start-up ------------------------------------------------------------------------------------------------
 
 def settle_heap() -> None:
     """Move everything alive now (modules, the app, the card cache) out of the cyclic garbage collector's reach.
@@ -296,7 +296,7 @@ def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = 
         svc.feedback = feedback.FeedbackSink(core, settings.feedback_timeout_seconds, settings.retry_after_seconds,
                                              producer_factory)
         await warm(svc)
-        settle_heap()
+        settle_heap()  # once, after the cards: a background reload (new version) settles through on_cards_loaded
         try:
             yield
         finally:

@@ -52,8 +52,9 @@ class CardCache:
     """Cards of the live version in process memory, already shaped as response fields (they never change
     within a version). A new version's cards are loaded whole in the background (HSCAN batches), so requests
     rarely miss; once every card is in, a miss means the anime has no card and costs no round trip.
-    `on_loaded` runs after each complete load: the app uses it to move the cache out of the garbage
-    collector's way (full collections over tens of thousands of cached dicts were the API's tail latency)."""
+    `on_loaded` runs after each complete background load (start-up settles the heap itself): the app uses it
+    to move the cache out of the garbage collector's way (full collections over tens of thousands of cached
+    dicts were the API's tail latency)."""
 
     def __init__(self, size: int, metrics: ApiMetrics, on_loaded: Callable[[], None] | None = None) -> None:
         self.size = size
@@ -76,6 +77,8 @@ class CardCache:
     async def _load_logged(self, view: AsyncRecView) -> None:
         try:
             await self.load(view)
+            if self.complete and view.version == self.version and self.on_loaded is not None:
+                self.on_loaded()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a failed warm-up only means more misses: requests fetch what they need
@@ -99,8 +102,6 @@ class CardCache:
             await asyncio.sleep(0)  # let requests run between batches
         if view.version == self.version:
             self.complete = True
-            if self.on_loaded is not None:
-                self.on_loaded()
         return len(self.cards)
 
     async def get(self, view: AsyncRecView, ids: list[int]) -> dict[int, dict[str, Any] | None]:
