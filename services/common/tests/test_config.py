@@ -87,3 +87,9 @@ def test_concurrent_test_sessions_hold_different_redis_databases(tmp_path):
     assert hold_redis_db(0, tmp_path)[0] == 1
     for _, lock in [*held, (second, lock2)]:
         lock.close()
+
+
+def test_a_setting_check_refuses_values_naming_the_variable():
+    with pytest.raises(ConfigError, match="ANIMEREC_METRICS_PUSH_LABELS: bad Pushgateway label 'job=x'"):
+        config.core({"ANIMEREC_METRICS_PUSH_LABELS": "release=r,job=x"})
+    assert config.core({"ANIMEREC_METRICS_PUSH_LABELS": "release=r"}).metrics_push_labels == "release=r"

@@ -11,9 +11,11 @@ import dataclasses
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .metrics import parse_labels
 
 PREFIX = "ANIMEREC_"
 
@@ -28,9 +30,12 @@ class ConfigError(ValueError):
 
 
 def setting(default: Any = dataclasses.MISSING, *, help: str, choices: tuple[str, ...] | None = None,
-            minimum: float | None = None, maximum: float | None = None, secret: bool = False) -> Any:
-    """Declare one setting: its default, a one-line description and optional bounds."""
-    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "secret": secret}
+            minimum: float | None = None, maximum: float | None = None, secret: bool = False,
+            check: Callable[[Any], Any] | None = None) -> Any:
+    """Declare one setting: its default, a one-line description and optional bounds; `check(value)` raising
+    ValueError refuses a value its type and bounds cannot describe (the message names the variable)."""
+    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "secret": secret,
+            "check": check}
     if isinstance(default, (list, dict)):
         value = default
         return dataclasses.field(default_factory=lambda: type(value)(value), metadata=meta)
@@ -85,6 +90,12 @@ def _check(var: str, value: Any, meta: Mapping[str, Any]) -> None:
             raise ConfigError(f"{var}: must be >= {lo}, got {value!r}")
         if hi is not None and value > hi:
             raise ConfigError(f"{var}: must be <= {hi}, got {value!r}")
+    check = meta.get("check")
+    if check is not None and value is not None:
+        try:
+            check(value)
+        except ValueError as exc:
+            raise ConfigError(f"{var}: {exc}") from None
 
 
 def load(cls: type[T], environ: Mapping[str, str] | None = None, **overrides: Any) -> T:
@@ -147,9 +158,10 @@ class CoreSettings:
     log_format: str = setting("json", choices=("json", "text"), help="Log line format")
     metrics_port: int = setting(9100, minimum=0, maximum=65535,
                                 help="Port of the Prometheus /metrics endpoint (0: off)")
-    metrics_push_labels: str = setting("", help="Labels added to the grouping key of metrics pushed to a Pushgateway, "
-                                                "name=value,... (the chart sets release_namespace and release, so two "
-                                                "installs sharing a Pushgateway never overwrite each other)")
+    metrics_push_labels: str = setting(
+        "", check=parse_labels,
+        help="Labels added to the grouping key of metrics pushed to a Pushgateway, name=value,... (the chart sets "
+             "release_namespace and release, so two installs sharing a Pushgateway never overwrite each other)")
     state_dir: Path = setting(Path(".animerec"), help="Where `animerec stack` keeps pid files and logs")
     schemas_dir: Path | None = setting(None, help="Folder of the data contracts (default: the repo's schemas/)")
 

@@ -20,14 +20,6 @@ def _settings():
         raise click.ClickException(str(exc)) from None
 
 
-def _check_push_labels(labels: str) -> None:
-    from animerec.common.metrics import parse_labels
-    try:
-        parse_labels(labels)
-    except ValueError as exc:
-        raise click.ClickException(f"ANIMEREC_METRICS_PUSH_LABELS: {exc}") from None
-
-
 @click.group("etl")
 def etl() -> None:
     """Landing -> staging -> Great Expectations -> processed tables, and the dataset export."""
@@ -44,7 +36,6 @@ def run_cmd(ctx: click.Context) -> None:
 
     core = ctx.find_root().obj
     settings = _settings()
-    _check_push_labels(core.metrics_push_labels)
     try:
         result = run(core.postgres_url, settings, push_labels=core.metrics_push_labels)
     except EtlBusy as exc:

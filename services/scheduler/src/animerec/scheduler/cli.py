@@ -39,12 +39,6 @@ def schedule(ctx: click.Context, kind: str, limit: int | None, dry_run: bool) ->
         settings = config.load(SchedulerSettings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    if settings.pushgateway:
-        from animerec.common.metrics import parse_labels
-        try:
-            parse_labels(core.metrics_push_labels)
-        except ValueError as exc:
-            raise click.ClickException(f"ANIMEREC_METRICS_PUSH_LABELS: {exc}") from None
     result = scheduler.run(core, settings, kind, limit=limit, dry_run=dry_run)
     if dry_run:
         for url in result.picked:
