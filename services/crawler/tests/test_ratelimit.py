@@ -39,7 +39,7 @@ def max_in_window(times, window):
 
 def test_burst_is_spread_within_both_windows():
     clock = Clock()
-    limiter = ratelimit.jikan(3, 60, clock)
+    limiter = ratelimit.RateLimiter(ratelimit.jikan_windows(3, 60), clock)
     times = send_times(limiter, clock, 200)
     assert max_in_window(times, 1.0) == 3
     assert max_in_window(times, 60.0) == 60
@@ -50,7 +50,7 @@ def test_burst_is_spread_within_both_windows():
 
 def test_slow_callers_never_wait():
     clock = Clock()
-    limiter = ratelimit.jikan(3, 60, clock)
+    limiter = ratelimit.RateLimiter(ratelimit.jikan_windows(3, 60), clock)
     waits = []
     for _ in range(30):
         waits.append(limiter.reserve())
@@ -60,7 +60,7 @@ def test_slow_callers_never_wait():
 
 def test_disabled_windows_do_not_limit():
     clock = Clock()
-    limiter = ratelimit.jikan(0, 0, clock)
+    limiter = ratelimit.RateLimiter(ratelimit.jikan_windows(0, 0), clock)
     assert send_times(limiter, clock, 50) == [1000.0] * 50
 
 
@@ -78,7 +78,8 @@ def test_replicas_share_one_budget(redis_url):
     because the granted times live in one Redis sorted set updated atomically."""
     key = "animerec:test:ratelimit:jikan"
     clients = [redis.Redis.from_url(redis_url) for _ in range(4)]
-    limiters = [ratelimit.SharedRateLimiter(c, key, ratelimit.jikan_windows(3, 60)) for c in clients]
+    limiters = [ratelimit.SharedRateLimiter(c, key, ratelimit.RateLimiter(ratelimit.jikan_windows(3, 60)))
+                for c in clients]
     waits: list[float] = []
 
     def replica(limiter):
@@ -104,8 +105,7 @@ def test_replicas_share_one_budget(redis_url):
 def test_redis_down_falls_back_to_the_process_limit(caplog):
     clock = Clock()
     server = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=None)
-    limiter = ratelimit.SharedRateLimiter(server, "k", ratelimit.jikan_windows(3, 60),
-                                          fallback=ratelimit.jikan(3, 60, clock))
+    limiter = ratelimit.SharedRateLimiter(server, "k", ratelimit.RateLimiter(ratelimit.jikan_windows(3, 60), clock))
     attempts = []
     limiter._script = lambda **kw: attempts.append(1) or server.evalsha("0" * 40, 1, "k")  # counts tries
     assert send_times(limiter, clock, 5) == [1000.0] * 3 + [1001.0] * 2

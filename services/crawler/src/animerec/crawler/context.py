@@ -41,8 +41,7 @@ class Shared:
         local = ratelimit.RateLimiter(windows)
         if self.limit_server is None:
             return local
-        return ratelimit.SharedRateLimiter(self.limit_server, f"{self.limit_prefix}crawler:ratelimit:{host}", windows,
-                                           fallback=local)
+        return ratelimit.SharedRateLimiter(self.limit_server, f"{self.limit_prefix}crawler:ratelimit:{host}", local)
 
     def fetch_hosts(self) -> set[tuple[str, str, int]]:
         """(scheme, host, port) requests may actually go to: the configured MAL and Jikan bases."""

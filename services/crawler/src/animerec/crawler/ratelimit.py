@@ -27,9 +27,9 @@ class RateLimiter:
     def __init__(self, windows: list[tuple[float, float]], clock: Callable[[], float] = time.monotonic) -> None:
         """`windows`: (max requests, seconds) pairs; a pair with max <= 0 is ignored."""
         self.windows = [(int(n), float(w)) for n, w in windows if n and n > 0]
+        self.span = max((w for _, w in self.windows), default=0.0)  # how long a grant still counts
         self.clock = clock
         self._granted: deque[float] = deque()
-        self._span = max((w for _, w in self.windows), default=0.0)
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
@@ -38,7 +38,7 @@ class RateLimiter:
             return 0.0
         with self._lock:
             now = self.clock()
-            while self._granted and self._granted[0] <= now - self._span:
+            while self._granted and self._granted[0] <= now - self.span:
                 self._granted.popleft()
             at = max(now, self._granted[-1]) if self._granted else now
             for limit, window in self.windows:
@@ -46,10 +46,6 @@ class RateLimiter:
                     at = max(at, self._granted[-limit] + window)
             self._granted.append(at)
             return at - now
-
-
-def jikan(per_second: float, per_minute: float, clock: Callable[[], float] = time.monotonic) -> RateLimiter:
-    return RateLimiter(jikan_windows(per_second, per_minute), clock)
 
 
 def jikan_windows(per_second: float, per_minute: float) -> list[tuple[float, float]]:
@@ -83,16 +79,15 @@ return tostring(at - now)
 
 
 class SharedRateLimiter:
-    """`RateLimiter` across processes: the windows are counted in Redis under `key`."""
+    """`fallback`'s windows counted in Redis under `key`, for every process; `fallback` itself serves while
+    Redis is unreachable."""
 
-    def __init__(self, server: redis.Redis, key: str, windows: list[tuple[float, float]],
-                 fallback: RateLimiter | None = None, retry_after_s: float = 30.0) -> None:
-        self.windows = [(int(n), float(w)) for n, w in windows if n and n > 0]
+    def __init__(self, server: redis.Redis, key: str, fallback: RateLimiter, retry_after_s: float = 30.0) -> None:
+        self.fallback = fallback
+        self.windows = fallback.windows
         self.key = key
         self.server = server
-        self._span = max((w for _, w in self.windows), default=0.0)
         self._script = server.register_script(_RESERVE)
-        self.fallback = fallback or RateLimiter(windows)
         self.retry_after_s = retry_after_s
         self._degraded = False
         self._retry_at = 0.0
@@ -102,7 +97,7 @@ class SharedRateLimiter:
             return 0.0
         if self._degraded and time.monotonic() < self._retry_at:
             return self.fallback.reserve()  # not every request should wait for a dead server's timeout
-        args = [secrets.token_hex(8), self._span]
+        args = [secrets.token_hex(8), self.fallback.span]
         for limit, window in self.windows:
             args += [limit, window]
         try:

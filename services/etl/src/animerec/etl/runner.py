@@ -126,7 +126,7 @@ def run(url: str, settings: EtlSettings, *, after_table: Callable[[str], None] |
             lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_ID,))
             try:
                 m.push(settings.pushgateway_url, push_labels)
-            except (OSError, ValueError) as exc:
+            except OSError as exc:
                 log.warning("metrics push failed", extra={"error": str(exc)})
     return result
 

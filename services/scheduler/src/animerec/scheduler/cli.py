@@ -21,7 +21,7 @@ def _push_metrics(gateway: str, kind: str, labels: str) -> None:
     from animerec.common import metrics
     try:
         metrics.push(gateway, "animerec-scheduler", REGISTRY, labels=labels, grouping={"kind": kind})
-    except (OSError, ValueError) as exc:  # metrics must not fail a run that scheduled its URLs
+    except OSError as exc:  # metrics must not fail a run that scheduled its URLs
         log.warning("could not push metrics", extra={"pushgateway": gateway, "error": str(exc)})
 
 
