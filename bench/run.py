@@ -103,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             ran.add(suite)
+            when = now()
             for row in load(path).run(quick):
-                rows.append((label, row, now()))
+                rows.append((label, row, when))
                 print(f"   {row.figure}: {row.value:.4g} {row.unit} vs {row.baseline} {row.baseline_value:.4g} "
                       f"-> {row.ratio:.3g}x", flush=True)
         except Exception as exc:
