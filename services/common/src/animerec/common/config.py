@@ -164,6 +164,8 @@ class CoreSettings:
              "release_namespace and release, so two installs sharing a Pushgateway never overwrite each other)")
     state_dir: Path = setting(Path(".animerec"), help="Where `animerec stack` keeps pid files and logs")
     schemas_dir: Path | None = setting(None, help="Folder of the data contracts (default: the repo's schemas/)")
+    data_dir: Path | None = setting(None, help="Folder of the real MAL datasets (default: the repo's data/, then "
+                                           "../shared/datasets); see data/README.md")
 
 
 def core(environ: Mapping[str, str] | None = None, **overrides: Any) -> CoreSettings:
