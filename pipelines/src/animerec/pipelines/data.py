@@ -3,7 +3,8 @@
 Three DataFrames with fixed columns, whichever the source (the processed tables, or a ratings CSV
 plus an anime catalogue in the formats of the public MAL datasets):
 
-- anime: anime_id, title, type, genres (list of str), score, members, main_pic, num_episodes
+- anime: anime_id, title, type, genres (list of str), score, members, main_pic, num_episodes,
+  studios (list of str), synopsis (None: unknown), year (first aired; NaN: unknown)
 - interactions: user_id, anime_id, score (NaN: unscored), status (None: unknown), ts (NaT: unknown)
 - pairs: anime_a, anime_b, recommendation, num_recommenders, related
 """
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 STATUSES = ("watching", "completed", "on_hold", "dropped", "plan_to_watch")
 # The MAL 2020 dataset's watching_status codes (watching_status.csv).
 MAL_STATUS_CODES = {1: "watching", 2: "completed", 3: "on_hold", 4: "dropped", 6: "plan_to_watch"}
-ANIME_COLUMNS = ["anime_id", "title", "type", "genres", "score", "members", "main_pic", "num_episodes"]
+ANIME_COLUMNS = ["anime_id", "title", "type", "genres", "score", "members", "main_pic", "num_episodes", "studios",
+                 "synopsis", "year"]
 INTERACTION_COLUMNS = ["user_id", "anime_id", "score", "status", "ts"]
 PAIR_COLUMNS = ["anime_a", "anime_b", "recommendation", "num_recommenders", "related"]
 
@@ -84,7 +86,17 @@ def normalise_anime(df: pd.DataFrame) -> pd.DataFrame:
         "main_pic": df["main_pic"].astype(object).where(df["main_pic"].notna(), None) if "main_pic" in df else None,
         "num_episodes": pd.to_numeric(df.get("num_episodes"), errors="coerce").astype("float64")
         if "num_episodes" in df else np.nan,
+        "studios": df["studios"].map(_genre_list) if "studios" in df else [[] for _ in range(len(df))],
+        "synopsis": df["synopsis"].astype(object).where(df["synopsis"].notna(), None) if "synopsis" in df else None,
+        "year": _year(df["year"]) if "year" in df else np.nan,
     }).drop_duplicates("anime_id", keep="last").reset_index(drop=True)
+
+
+def _year(values: pd.Series) -> pd.Series:
+    """A year from a number, a date or text such as "Apr 3, 1998 to Apr 24, 1999" / "Spring 1998"."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    text = values.astype(str).str.extract(r"((?:19|20)\d\d)", expand=False)
+    return numeric.where(numeric.between(1900, 2100), pd.to_numeric(text, errors="coerce")).astype("float64")
 
 
 def _genre_list(value) -> list[str]:
@@ -106,6 +118,9 @@ _ANIME_ALIASES = {
     "score": ("rating", "score"),
     "members": ("members", "members_count"),
     "main_pic": ("image_url", "main_pic"),
+    "studios": ("studios", "studio"),
+    "synopsis": ("synopsis",),
+    "year": ("aired", "premiered", "start_date", "year"),
 }
 
 
@@ -191,7 +206,8 @@ def world_from_postgres(url: str) -> World:
     with db.connect(url) as conn:
         anime = _frame(conn, """SELECT anime_id, title, type, genres, score::float8 AS score,
                                        members_count::float8 AS members, main_pic,
-                                       num_episodes::float8 AS num_episodes
+                                       num_episodes::float8 AS num_episodes, studios, synopsis,
+                                       extract(year FROM start_date)::float8 AS year
                                 FROM processed.anime ORDER BY anime_id""", ANIME_COLUMNS)
         inter = _frame(conn, """SELECT user_id, anime_id, score::float8 AS score, status,
                                        last_interaction_date AS ts
