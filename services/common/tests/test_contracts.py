@@ -96,3 +96,37 @@ def test_topics_cover_every_schema():
     assert set(topics["ingest"].schemas) == set(ITEM_TYPES)
     assert contracts.topics("x.")["deadletter"].name == "x.deadletter"
     assert all(t.partitions >= 1 and t.retention_ms > 0 for t in topics.values())
+
+
+def test_validator_is_compiled_and_cached_once():
+    check = contracts.validator("anime_info")
+    assert check is contracts.validator("anime_info")
+    assert type(check.compiled).__module__.startswith("jsonschema_rs")
+
+
+def _mutations():
+    """Valid examples with one field changed, for every schema: the compiled and the reference validator agree."""
+    cases = []
+    odd = ["", "x", -1, 0, 1, 1.5, 2.0, 10**30, 1e30, None, True, [], {}, "2020-01-01", "2020-02-30",
+           "2020-01-01T00:00:00Z", "2020-01-01T25:00:00Z", "2020-01-01t00:00:00z", "http://x", "ftp://x", "a" * 40]
+    for name in NAMES:
+        for field in contracts.event_schemas()[name].get("properties", {}):
+            for value in odd:
+                msg = example(name)
+                msg[field] = value
+                cases.append((name, msg))
+    return cases
+
+
+def test_compiled_validator_agrees_with_the_reference_on_every_mutation():
+    from jsonschema.exceptions import best_match
+    for name, msg in _mutations():
+        check = contracts.validator(name)
+        reference = check.reference
+        assert check.is_valid(msg) == reference.is_valid(msg), (name, msg)
+        if not reference.is_valid(msg):
+            error = best_match(reference.iter_errors(msg))
+            where = ".".join(str(p) for p in error.absolute_path) or "(message)"
+            with pytest.raises(SchemaError) as err:
+                contracts.validate(name, msg)
+            assert str(err.value) == f"{name}: {where}: {error.message}"
