@@ -2,7 +2,7 @@
 
 Steps: generated files are current; helm lint --strict per scenario; every scenario and overlay renders;
 strict schema validation for the stated Kubernetes versions and CRD validation (KEDA, Prometheus Operator,
-Argo); cross-reference and hardening checks; promtool check + unit tests of the alert rules; yamllint;
+Argo); cross-reference and hardening checks; Helm's install/upgrade/test order replayed (deploy.install_order); promtool check + unit tests of the alert rules; yamllint;
 skaffold.yaml against its schema; checkov with every skipped check explained in charts/deploy/checkov.yaml.
 
     python -m deploy.verify [--skip checkov,...] [--only promtool,...]
@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from deploy import crossref, dashboards, kustomize_gen, skaffold_check, validate, values_schema
+from deploy import crossref, dashboards, install_order, kustomize_gen, skaffold_check, validate, values_schema
 from deploy.render import (
     CHART,
     KUSTOMIZE,
@@ -76,6 +76,10 @@ def check_schemas(renders: list[Render]) -> list[str]:
 
 def check_crossrefs(renders: list[Render]) -> list[str]:
     return [f"{r.name} [{check}]: {e}" for r in renders for check, errs in crossref.run_all(r).items() for e in errs]
+
+
+def check_install_order(renders: list[Render]) -> list[str]:
+    return [f"{r.name}: {e}" for r in renders for e in install_order.check(r)]
 
 
 def rule_groups(render: Render) -> list[dict[str, Any]]:
@@ -185,6 +189,7 @@ def steps(renders: list[Render]) -> dict[str, Callable[[], list[str]]]:
         "lint": check_lint,
         "schemas": lambda: check_schemas(renders),
         "crossrefs": lambda: check_crossrefs(renders),
+        "order": lambda: check_install_order(renders),
         "promtool": lambda: check_promtool(renders),
         "yamllint": check_yamllint,
         "skaffold": lambda: check_skaffold(renders),

@@ -54,6 +54,16 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- end -}}
 
+{{/* Account of the hook Jobs: a hook itself (created just before them), since Helm creates the release's own
+ServiceAccount only after the pre-install hooks */}}
+{{- define "animerec.hookServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- include "animerec.component" (list . "hooks") -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "animerec.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "animerec.fullname" .) .Values.serviceAccount.name -}}
@@ -211,7 +221,7 @@ metadata:
     {{- include "animerec.podAnnotations" $root | nindent 4 }}
 spec:
   restartPolicy: Never
-  serviceAccountName: {{ include "animerec.serviceAccountName" $root }}
+  serviceAccountName: {{ .serviceAccount | default (include "animerec.serviceAccountName" $root) }}
   automountServiceAccountToken: {{ .automountToken | default false }}
   securityContext:
     {{- include "animerec.podSecurityContext" $root | nindent 4 }}
