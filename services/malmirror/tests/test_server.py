@@ -235,7 +235,7 @@ def test_fault_specs() -> None:
 def test_cli_errors(tmp_path) -> None:
     runner = CliRunner()
     result = runner.invoke(mirror_cli, ["serve", "--world", str(tmp_path), "--port", "0"])
-    assert result.exit_code != 0 and "anime_enriched.csv" in result.output
+    assert result.exit_code != 0 and "ANIMEREC_DATA_DIR" in result.output and "--generate-users" in result.output
     result = runner.invoke(mirror_cli, ["serve", "--generate-users", "5", "--faults", "429=7"])
     assert result.exit_code == 2 and "rate_429" in result.output
 

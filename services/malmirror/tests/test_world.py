@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
-import os
+import gzip
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from animerec.common import datasets
 from animerec.malmirror.world import STATUS_CODES, from_datasets, generate
 
 REPO = Path(__file__).resolve().parents[3]
@@ -78,21 +80,36 @@ def test_aggregates_match_entries(small) -> None:
 
 
 def test_world_from_real_datasets() -> None:
-    root = Path(os.environ.get("ANIMEREC_SHARED_DIR") or REPO.parent / "shared") / "datasets"
-    if not (root / "cooperunion-anime-2016" / "anime_enriched.csv").is_file():
-        pytest.skip(f"datasets not found at {root}")
-    world = from_datasets(root)
-    assert world.n_anime == 12294
+    """The default world: the shipped 2021 catalogue (plus 2016 rows it lacks) and the 5,000 complete lists."""
+    world = from_datasets()
+    assert world.n_anime >= 21755 and world.n_users == 5000 and len(world.e_anime) == 520609
     fmab = world.anime[world.index_of[5114]]
     assert fmab.title == "Fullmetal Alchemist: Brotherhood" and fmab.type == "TV" and fmab.episodes == 64
     assert "Shounen" in fmab.demographics and "Military" in fmab.themes and "Action" in fmab.genres
     assert fmab.start.isoformat() == "2009-04-05" and fmab.end.isoformat() == "2010-07-04"
-    # every real rating of a catalogued anime is someone's list entry, under user<id>
-    with open(root / "cooperunion-anime-2016" / "ratings_sample_35k.csv", newline="") as fh:
-        row = next(r for r in csv.DictReader(fh) if int(r["anime_id"]) in world.index_of and int(r["rating"]) > 0)
-    ui = world.user_index[f"user{row['user_id']}"]
-    span = world.entries(ui)
-    entry = next(i for i in span if world.anime[int(world.e_anime[i])].anime_id == int(row["anime_id"]))
-    assert int(world.e_score[entry]) == int(row["rating"]) and int(world.e_status[entry]) == 2
-    assert world.n_users >= 2892 and len(world.e_anime) > 30000
+    assert fmab.studios == ("Bones",) and fmab.source == "Manga" and "Equivalent Exchange" in fmab.synopsis
+    # every real rating is someone's list entry, under user<id>; ids only the 2016 catalogue knows are kept
+    with datasets.open_csv(datasets.path("ratings")) as fh:
+        rows = list(itertools.islice((r for r in csv.DictReader(fh) if int(r["rating"]) > 0), 200))
+    for row in rows[::37]:
+        ui = world.user_index[f"user{row['user_id']}"]
+        entry = next(i for i in world.entries(ui)
+                     if world.anime[int(world.e_anime[i])].anime_id == int(row["anime_id"]))
+        assert int(world.e_score[entry]) == int(row["rating"]) and int(world.e_status[entry]) == 2
     assert any(kind == "Sequel" for rels in world.related.values() for kind, _ in rels)
+
+
+def test_world_reads_a_folder_in_either_layout(tmp_path: Path) -> None:
+    (tmp_path / "mal").mkdir()
+    with gzip.open(tmp_path / "mal" / "anime.csv.gz", "wt") as fh:
+        fh.write('anime_id,name,genre,type,episodes,status,aired,studios,source,synopsis,image_url\n'
+                 '1,Cowboy Bebop,"Action, Sci-Fi, Space",TV,26,Finished Airing,"Apr 3, 1998 to Apr 24, 1999",'
+                 'Sunrise,Original,Bounty hunters.,https://cdn.myanimelist.net/images/anime/4/19644.jpg\n')
+    (tmp_path / "cooperunion-anime-2016").mkdir()
+    (tmp_path / "cooperunion-anime-2016" / "ratings_5000users.csv").write_text(
+        "user_id,anime_id,rating\n7,1,9\n7,999,5\n8,1,-1\n")
+    world = from_datasets(tmp_path)
+    assert world.n_anime == 1 and world.user_names == ["user7", "user8"]
+    assert world.e_score.tolist() == [9, 0] and world.anime[0].themes == ("Space",)
+    with pytest.raises(datasets.DatasetNotFound, match=r"anime.*ANIMEREC_DATA_DIR"):
+        from_datasets(tmp_path / "mal")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
 import click
 import uvicorn
 
+from animerec.common import datasets
 from animerec.malmirror import world as worlds
 from animerec.malmirror.faults import Faults
 from animerec.malmirror.server import app
@@ -17,27 +17,14 @@ from animerec.malmirror.server import app
 log = logging.getLogger("animerec.malmirror")
 
 
-def default_datasets() -> Path:
-    """../shared/datasets next to the repository, or $ANIMEREC_SHARED_DIR/datasets."""
-    shared = os.environ.get("ANIMEREC_SHARED_DIR")
-    if shared:
-        return Path(shared) / "datasets"
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent.parent / "shared" / "datasets"
-        if (parent / "services").is_dir() and candidate.is_dir():
-            return candidate
-    return Path("/data/datasets")
-
-
 def load_world(world_dir: Path | None, generate_users: int | None, generate_anime: int | None,
                seed: int) -> worlds.World:
     if generate_users:
         return worlds.generate(generate_users, generate_anime, seed)
-    folder = world_dir or default_datasets()
-    if not (folder / "cooperunion-anime-2016" / "anime_enriched.csv").is_file():
-        raise click.ClickException(f"no datasets at {folder} (anime_enriched.csv missing): pass --world DIR or "
-                                   "--generate-users N")
-    return worlds.from_datasets(folder, seed)
+    try:
+        return worlds.from_datasets(world_dir, seed)
+    except datasets.DatasetNotFound as exc:
+        raise click.ClickException(f"{exc}; or pass --world DIR or --generate-users N") from None
 
 
 @click.group("mirror")
@@ -47,7 +34,7 @@ def mirror() -> None:
 
 @mirror.command("serve")
 @click.option("--world", "world_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Datasets folder (default: the shared datasets) for the real catalogue and user lists.")
+              help="Folder of the real catalogue and user lists (default: the repo's data/; see data/README.md).")
 @click.option("--generate-users", type=click.IntRange(min=1), default=None, help="Generate a world of N users.")
 @click.option("--generate-anime", type=click.IntRange(min=1), default=None, help="Anime in a generated world.")
 @click.option("--seed", type=int, default=7, show_default=True)

@@ -1,9 +1,10 @@
 """A world of anime and users for the offline MyAnimeList mirror, held in memory as numpy arrays.
 
 Two ways to build one:
-- `from_datasets(dir)`: the real catalogue (anime_enriched.csv) and real user lists
-  (ratings_sample_35k.csv, mal-2020 animelist.csv); user <id> becomes `user<id>`. What the data
-  lacks (friendships, reviews, recommendations, relations, dates) is generated from the seed.
+- `from_datasets(dir=None)`: the real 2021 catalogue (synopsis, studios, dates; the 2016 one for
+  the ids it lacks) and the complete lists of 5,000 real users, from the repo's data/ folder by
+  default (see animerec.common.datasets); user <id> becomes `user<id>`. What the data lacks
+  (friendships, reviews, recommendations, relations, list dates) is generated from the seed.
 - `generate(users, anime, seed)`: any size. Popularity follows a power law, users prefer a few
   genre clusters (so there is a signal to learn), list sizes are log-normal, friendships form
   a preferential-attachment graph, sequels chain within a cluster.
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from animerec.common import datasets
 
 STATUS_CODES = {1: "watching", 2: "completed", 3: "on_hold", 4: "dropped", 6: "plan_to_watch"}
 STATUS_ORDER = (1, 2, 3, 4, 6)
@@ -352,51 +355,80 @@ def _parse_aired(text: str) -> tuple[dt.date | None, dt.date | None]:
     return one(start), (one(end) if end else None)
 
 
-def from_datasets(root: str | Path, seed: int = 7) -> World:
-    """The real catalogue and user lists under `root` (the shared datasets folder)."""
-    root = Path(root)
-    rng = np.random.default_rng(seed)
+def _int(text: str | None) -> int | None:
+    try:
+        return int(float(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _tags(text: str | None) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """MAL's one genre column split the way its pages show it: (genres, themes, demographics)."""
+    tags = tuple(t for t in _SPLIT.split(text or "") if t)
+    return (tuple(t for t in tags if t not in THEMES and t not in DEMOGRAPHICS),
+            tuple(t for t in tags if t in THEMES), tuple(t for t in tags if t in DEMOGRAPHICS))
+
+
+def _real_catalogue(root: Path | None) -> list[Anime]:
+    """The 2021 catalogue (synopsis, studios, source, dates), then the 2016 rows it lacks."""
     catalogue: list[Anime] = []
     clusters: dict[str, int] = {}
-    with open(root / "cooperunion-anime-2016" / "anime_enriched.csv", newline="", encoding="utf-8") as fh:
+    with datasets.open_csv(datasets.path("anime", root)) as fh:
         for row in csv.DictReader(fh):
-            try:
-                anime_id = int(row["anime_id"])
-            except (TypeError, ValueError):
+            anime_id = _int(row.get("anime_id"))
+            if anime_id is None:
                 continue
-            tags = tuple(t for t in _SPLIT.split(row.get("genre") or "") if t)
-            genres = tuple(t for t in tags if t not in THEMES and t not in DEMOGRAPHICS)
+            genres, themes, demographics = _tags(row.get("genre"))
             start, end = _parse_aired(row.get("aired") or "")
-            episodes = int(row["episodes"]) if (row.get("episodes") or "").isdigit() else None
-            cluster = clusters.setdefault(genres[0] if genres else "?", len(clusters))
+            studios = tuple(t for t in _SPLIT.split(row.get("studios") or "") if t and t != "None found")
+            catalogue.append(Anime(
+                anime_id=anime_id, title=row["name"], type=row.get("type") or None, episodes=_int(row.get("episodes")),
+                status=row.get("status") or "Finished Airing", start=start, end=end, genres=genres, themes=themes,
+                demographics=demographics, studios=studios,
+                source=None if row.get("source") in (None, "", "Unknown") else row["source"],
+                synopsis=row.get("synopsis") or "", pic=row.get("image_url") or "",
+                cluster=clusters.setdefault(genres[0] if genres else "?", len(clusters))))
+    old = datasets.find("anime_2016", root)
+    if old is None:
+        return catalogue
+    known = {a.anime_id for a in catalogue}
+    with datasets.open_csv(old) as fh:
+        for row in csv.DictReader(fh):
+            anime_id = _int(row.get("anime_id"))
+            if anime_id is None or anime_id in known:
+                continue
+            genres, themes, demographics = _tags(row.get("genre"))
+            start, end = _parse_aired(row.get("aired") or "")
+            episodes = _int(row.get("episodes"))
             catalogue.append(Anime(
                 anime_id=anime_id, title=row["name"], type=row.get("type") or None, episodes=episodes,
                 status="Currently Airing" if start and not end and episodes is None else "Finished Airing",
-                start=start, end=end, genres=genres, themes=tuple(t for t in tags if t in THEMES),
-                demographics=tuple(t for t in tags if t in DEMOGRAPHICS), studios=(),
+                start=start, end=end, genres=genres, themes=themes, demographics=demographics, studios=(),
                 source=None, synopsis=f"{row['name']} ({row.get('japanese_title') or ''}).".replace(" ().", "."),
-                pic=row.get("image_url") or "", cluster=cluster))
+                pic=row.get("image_url") or "", cluster=clusters.setdefault(genres[0] if genres else "?",
+                                                                            len(clusters))))
+    return catalogue
+
+
+def from_datasets(root: str | Path | None = None, seed: int = 7) -> World:
+    """The real catalogue and the complete lists of the 5,000 real users; the files are found by
+    `animerec.common.datasets` (the repo's data/ by default), under `root` only when given."""
+    root = Path(root) if root is not None else None
+    rng = np.random.default_rng(seed)
+    catalogue = _real_catalogue(root)
     index_of = {a.anime_id: i for i, a in enumerate(catalogue)}
     lists: dict[int, dict[int, tuple[int, int, int]]] = {}   # user id -> anime index -> (status, score, progress)
-    with open(root / "cooperunion-anime-2016" / "ratings_sample_35k.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            ai = index_of.get(int(row["anime_id"]))
+    with datasets.open_csv(datasets.path("ratings", root)) as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        user_col, anime_col, rating_col = (header.index(c) for c in ("user_id", "anime_id", "rating"))
+        for row in reader:
+            ai = index_of.get(int(row[anime_col]))
             if ai is None:
                 continue
-            rating = int(row["rating"])  # -1: watched without a score (the 2016 dataset's convention)
+            rating = int(row[rating_col])  # -1: watched without a score (the 2016 dataset's convention)
             eps = catalogue[ai].episodes or 0
-            lists.setdefault(int(row["user_id"]), {})[ai] = (2, rating if 1 <= rating <= 10 else 0, eps)
-    sample = root / "mal-2020-samples" / "animelist.csv"
-    if sample.is_file():
-        with open(sample, newline="") as fh:
-            for row in csv.DictReader(fh):
-                ai = index_of.get(int(row["anime_id"]))
-                status = int(row["watching_status"])
-                if ai is None or status not in STATUS_CODES:
-                    continue
-                rating = int(row["rating"])
-                lists.setdefault(int(row["user_id"]), {})[ai] = (status, rating if 1 <= rating <= 10 else 0,
-                                                                  int(row["watched_episodes"]))
+            lists.setdefault(int(row[user_col]), {})[ai] = (2, rating if 1 <= rating <= 10 else 0, eps)
     user_ids = sorted(lists)
     users = len(user_ids)
     sizes = np.array([len(lists[u]) for u in user_ids], dtype=np.int64)
