@@ -237,8 +237,8 @@ def fit_baseline(name: str, ctx: Context, positives: sp.csr_matrix):
     if name == "item_item":
         return baselines.ItemItem(positives, s.item_item_neighbours, s.item_item_shrinkage)
     if name == "als":
-        return baselines.ALS(positives, s.als_factors, s.als_iterations, s.als_regularization, s.seed,
-                             threads=s.tf_threads)
+        return baselines.ALS(factors=s.als_factors, iterations=s.als_iterations,
+                             regularization=s.als_regularization, seed=s.seed, threads=s.tf_threads).fit(positives)
     raise ValueError(f"unknown baseline {name!r}")
 
 
