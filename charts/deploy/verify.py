@@ -2,7 +2,8 @@
 
 Steps: generated files are current; helm lint --strict per scenario; every scenario and overlay renders;
 strict schema validation for the stated Kubernetes versions and CRD validation (KEDA, Prometheus Operator,
-Argo); cross-reference and hardening checks; Helm's install/upgrade/test order replayed (deploy.install_order); promtool check + unit tests of the alert rules; yamllint;
+Argo); cross-reference and hardening checks; Helm's install/upgrade/test order replayed (deploy.install_order);
+promtool check + unit tests of the alert rules; yamllint;
 skaffold.yaml against its schema; checkov with every skipped check explained in charts/deploy/checkov.yaml.
 
     python -m deploy.verify [--skip checkov,...] [--only promtool,...]

@@ -60,7 +60,7 @@ def test_publish_refuses_unpromoted_runs_unless_asked(world_db, redis_url, pipel
         promoted = dict(conn.execute("SELECT pipeline, bool_or(promoted) FROM models.runs GROUP BY pipeline"))
     result = CliRunner().invoke(main, ["publish"], env={"ANIMEREC_POSTGRES_URL": world_db,
                                                        "ANIMEREC_REDIS_URL": redis_url})
-    if all(promoted.values()):
+    if any(promoted.values()):  # each pipeline publishes its own part; only no promoted run at all is refused
         assert result.exit_code == 0, result.output
     else:
         assert result.exit_code != 0 and "promoted" in result.output

@@ -1,6 +1,10 @@
 """`animerec publish`: the latest promoted run of each pipeline (models.*), anime cards, popular and
 trending lists and per-user seen lists -> one new Redis version, switched live atomically by the
-shared `animerec.common.recstore.RecStore`."""
+shared `animerec.common.recstore.RecStore`.
+
+Each pipeline can publish its own part: a version always holds the latest promoted run of both pipelines, so a
+user -> anime run published alone refreshes the users' lists and keeps the similar lists of the latest promoted
+anime -> anime run (and the other way round); a pipeline with no promoted run yet contributes nothing."""
 
 from __future__ import annotations
 
@@ -20,8 +24,8 @@ class PublishError(RuntimeError):
 
 @dataclass
 class Payload:
-    user_run: str
-    anime_run: str
+    user_run: str | None
+    anime_run: str | None
     user_recs: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     similar: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
     cards: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -47,21 +51,20 @@ def gather(pg_url: str, *, user_run: str | None = None, anime_run: str | None = 
                     raise PublishError(f"no {pipeline} run {chosen!r} in models.runs")
                 runs[pipeline] = chosen
             else:
-                found = latest_run(conn, pipeline, promoted_only=not allow_unpromoted)
-                if found is None:
-                    raise PublishError(f"no {'' if allow_unpromoted else 'promoted '}{pipeline} run to publish: run "
-                                       f"`animerec pipeline run {pipeline.replace('_', '-')}` first"
-                                       + ("" if allow_unpromoted else " (or pass --allow-unpromoted)"))
-                runs[pipeline] = found
+                runs[pipeline] = latest_run(conn, pipeline, promoted_only=not allow_unpromoted)
+        if not any(runs.values()):
+            raise PublishError(f"no {'' if allow_unpromoted else 'promoted '}run of either pipeline to publish: run "
+                               "`animerec pipeline run user-anime` or `anime-anime` first"
+                               + ("" if allow_unpromoted else " (or pass --allow-unpromoted)"))
         p = Payload(user_run=runs["user_anime"], anime_run=runs["anime_anime"])
         for name, anime_id, score in conn.execute(
                 """SELECT u.user_name, r.anime_id, r.score FROM models.user_recommendations r
                    JOIN processed."user" u USING (user_id) WHERE r.run_id = %s AND r.rank <= %s
-                   ORDER BY u.user_name, r.rank""", (p.user_run, list_length)):
+                   ORDER BY u.user_name, r.rank""", (p.user_run or "", list_length)):
             p.user_recs.setdefault(name, []).append((int(anime_id), float(score)))
         for anime_id, similar_id, score in conn.execute(
                 "SELECT anime_id, similar_id, score FROM models.similar_anime WHERE run_id = %s AND rank <= %s "
-                "ORDER BY anime_id, rank", (p.anime_run, list_length)):
+                "ORDER BY anime_id, rank", (p.anime_run or "", list_length)):
             p.similar.setdefault(int(anime_id), []).append((int(similar_id), float(score)))
         for row in conn.execute("""SELECT anime_id, title, main_pic, score::float8, genres, anime_url, type,
                                           num_episodes, members_count, start_date FROM processed.anime"""):
@@ -102,3 +105,17 @@ def publish(pg_url: str, redis_url: str, redis_prefix: str, *, grace_seconds: in
     log.info("published", extra={"version": version, "user_run": payload.user_run, "anime_run": payload.anime_run,
                                  "users": len(payload.user_recs), "similar": len(payload.similar)})
     return version, payload
+
+
+def publish_run(pipeline: str, run_id: str, *, grace_seconds: int = 3600) -> str:
+    """Publish after one pipeline's promoted run: its part from `run_id`, the other pipeline's latest promoted run.
+    The last step of each pipeline on a cluster; the URLs come from ANIMEREC_POSTGRES_URL and ANIMEREC_REDIS_URL
+    (Secrets, never run parameters)."""
+    from animerec.common import config
+
+    if pipeline not in ("user_anime", "anime_anime"):
+        raise PublishError(f"unknown pipeline {pipeline!r}")
+    core = config.core()
+    chosen = {"user_run": run_id} if pipeline == "user_anime" else {"anime_run": run_id}
+    version, _ = publish(core.postgres_url, core.redis_url, core.redis_prefix, grace_seconds=grace_seconds, **chosen)
+    return version
