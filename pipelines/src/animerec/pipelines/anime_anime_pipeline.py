@@ -14,9 +14,9 @@ import sys
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
 
-from animerec.pipelines.components import IMAGE, configure, on_gpu
+from animerec.pipelines.components import IMAGE, configure, on_gpu, with_secrets
 from animerec.pipelines.settings import load as load_settings
-from animerec.pipelines.shared_components import extract_world, record_run, split_world
+from animerec.pipelines.shared_components import extract_world, publish_lists, record_run, split_world
 
 NAME = "animerec-anime-anime"
 
@@ -89,8 +89,8 @@ def final_similar(world: Input[Dataset], splits: Input[Dataset], params: dict, r
 
 @dsl.pipeline(name=NAME, description="Similar anime: candidate pairs from four sources, TFRS retrieval and a "
                                      "pairwise ranker, evaluated against popularity, co-occurrence and genre cosine")
-def anime_anime_pipeline(pg_url: str, params: dict = load_settings().params()) -> str:
-    world = configure(extract_world(pg_url=pg_url), "extract")
+def anime_anime_pipeline(pg_url: str = "", params: dict = load_settings().params(), publish: bool = False) -> str:
+    world = with_secrets(configure(extract_world(pg_url=pg_url), "extract"))
     splits = configure(split_world(world=world.outputs["world"], params=params), "split")
     common = {"world": world.outputs["world"], "splits": splits.outputs["splits"], "params": params}
     signals = configure(candidate_pairs(**common), "candidate pairs")
@@ -106,9 +106,13 @@ def anime_anime_pipeline(pg_url: str, params: dict = load_settings().params()) -
         genre_cosine=base.outputs["genre_cosine"], retrieval=cands.outputs["metrics"],
         pairwise=ranker.outputs["metrics"], params=params), "compare with baselines")
     final = configure(final_similar(ranked=ranker.outputs["ranked"], **common), "ranked similar anime")
-    recorded = configure(record_run(pg_url=pg_url, pipeline="anime_anime", params=params,
-                                    lists=final.outputs["lists"], report=compared.outputs["report"],
-                                    decision=compared.outputs["decision"]), "record run")
+    recorded = with_secrets(configure(record_run(
+        pg_url=pg_url, pipeline="anime_anime", params=params, lists=final.outputs["lists"],
+        report=compared.outputs["report"], decision=compared.outputs["decision"]), "record run"))
+    # Cluster runs publish here (publish=True from the chart); pg_url and the Redis URL come from Secrets.
+    with_secrets(configure(publish_lists(pipeline="anime_anime", run_id=recorded.output,
+                                         promoted=compared.outputs["Output"], enabled=publish),
+                           "publish"), redis=True)
     return recorded.output
 
 

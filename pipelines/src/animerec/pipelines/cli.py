@@ -85,15 +85,17 @@ def _pipeline_func(name: str):
 @param_option
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the local runner keeps artifacts (default: <state_dir>/pipelines)")
+@click.option("--publish", is_flag=True,
+              help="Publish the run's lists to Redis when it is promoted (the pipeline's last step)")
 @click.pass_context
-def pipeline_run(ctx: click.Context, name: str, params: tuple[str, ...], root: Path | None) -> None:
+def pipeline_run(ctx: click.Context, name: str, params: tuple[str, ...], root: Path | None, publish: bool) -> None:
     """Run a whole pipeline here (kfp.local, subprocesses, no Docker) on the processed tables."""
     from .localrun import run_local
     core = _core(ctx)
     s = _settings(params)
     root = root or Path(core.state_dir) / "pipelines"
     try:
-        result = run_local(_pipeline_func(name), core.postgres_url, s.params(), root)
+        result = run_local(_pipeline_func(name), core.postgres_url, s.params(), root, publish=publish)
     except RuntimeError as exc:
         raise click.ClickException(f"pipeline {name} failed: {exc}") from None
     click.echo(result.report)

@@ -3,6 +3,8 @@ bounded BLAS threads) and, for the training steps, GPU requests and placement fr
 
 from __future__ import annotations
 
+import os
+
 from kfp import kubernetes
 from kfp.dsl import PipelineTask
 
@@ -22,6 +24,35 @@ def configure(task: PipelineTask, display_name: str) -> PipelineTask:
     return task
 
 
+# Core settings the compiling process forwards to the tasks that talk to PostgreSQL or Redis.
+FORWARDED = ("ANIMEREC_REDIS_PREFIX", "ANIMEREC_LOG_LEVEL", "ANIMEREC_LOG_FORMAT", "ANIMEREC_METRICS_PUSH_LABELS")
+
+
+def with_secrets(task: PipelineTask, *, redis: bool = False, settings=None) -> PipelineTask:
+    """ANIMEREC_POSTGRES_URL (and ANIMEREC_REDIS_URL) from Kubernetes Secrets: no password in a run parameter."""
+    s = settings or SETTINGS
+    kubernetes.use_secret_as_env(task, secret_name=s.postgres_secret,
+                                 secret_key_to_env={s.postgres_secret_key: "ANIMEREC_POSTGRES_URL"})
+    if redis:
+        kubernetes.use_secret_as_env(task, secret_name=s.redis_secret,
+                                     secret_key_to_env={s.redis_secret_key: "ANIMEREC_REDIS_URL"})
+    for name in FORWARDED:
+        if os.environ.get(name):
+            task.set_env_variable(name, os.environ[name])
+    return task
+
+
+def toleration(spec: str) -> dict:
+    """`key[=value]:effect[:seconds]` -> add_toleration's arguments (no `=`: Exists; `key=:effect`: Equal '')."""
+    parts = spec.split(":")
+    seconds = int(parts.pop()) if len(parts) == 3 else None
+    key_value, effect = (parts[0], parts[1]) if len(parts) == 2 else (parts[0], "")
+    key, has_value, value = key_value.partition("=")
+    return {"key": key.strip(), "operator": "Equal" if has_value else "Exists",
+            "value": value.strip() if has_value else None, "effect": effect.strip() or None,
+            "toleration_seconds": seconds}
+
+
 def on_gpu(task: PipelineTask, settings=None) -> PipelineTask:
     s = settings or SETTINGS
     task.set_cpu_limit(s.train_cpu).set_memory_limit(s.train_memory)
@@ -30,11 +61,6 @@ def on_gpu(task: PipelineTask, settings=None) -> PipelineTask:
     for label in s.gpu_node_selector:
         key, _, value = label.partition("=")
         kubernetes.add_node_selector(task, key.strip(), value.strip())
-    for toleration in s.gpu_tolerations:
-        key_value, _, effect = toleration.rpartition(":")
-        if not key_value:  # "key" alone: tolerate every effect
-            key_value, effect = effect, ""
-        key, _, value = key_value.partition("=")
-        kubernetes.add_toleration(task, key=key.strip(), operator="Equal" if value else "Exists",
-                                  value=value.strip() or None, effect=effect.strip() or None)
+    for spec in s.gpu_tolerations:
+        kubernetes.add_toleration(task, **toleration(spec))
     return task

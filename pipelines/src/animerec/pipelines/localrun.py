@@ -19,7 +19,7 @@ class LocalRun:
     metrics: dict  # model -> its metrics
 
 
-def run_local(pipeline_func, pg_url: str, params: dict, root: Path) -> LocalRun:
+def run_local(pipeline_func, pg_url: str, params: dict, root: Path, *, publish: bool = False) -> LocalRun:
     from kfp import local
 
     from animerec.common import db
@@ -29,7 +29,7 @@ def run_local(pipeline_func, pg_url: str, params: dict, root: Path) -> LocalRun:
     for name, value in runtime_env().items():  # the components inherit it, as in the image
         os.environ.setdefault(name, value)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=True)
-    task = pipeline_func(pg_url=pg_url, params=params)
+    task = pipeline_func(pg_url=pg_url, params=params, publish=publish)
     run_id = task.output
     with db.connect(pg_url) as conn:
         row = conn.execute("SELECT promoted, report, decision, metrics FROM models.runs WHERE run_id = %s",

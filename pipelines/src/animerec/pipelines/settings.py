@@ -88,7 +88,14 @@ class PipelineSettings:
     gpu_node_selector: list[str] = setting(["nvidia.com/gpu.present=true"],
                                            help="key=value labels the training nodes must have")
     gpu_tolerations: list[str] = setting(["nvidia.com/gpu:NoSchedule"],
-                                         help="key[=value]:effect taints the training steps tolerate")
+                                         help="key[=value]:effect[:seconds] taints the training steps tolerate "
+                                              "(key=:effect: an empty value; no '=': any value)")
+    # Kubeflow tasks read the connection URLs from these Secrets (in the namespace the runs execute in), never
+    # from run parameters, which KFP keeps in its metadata store.
+    postgres_secret: str = setting("animerec-postgres", help="Secret holding the PostgreSQL URL of cluster runs")
+    postgres_secret_key: str = setting("url", help="Key of the PostgreSQL URL in postgres_secret")
+    redis_secret: str = setting("animerec-redis", help="Secret holding the Redis URL the publish step writes to")
+    redis_secret_key: str = setting("url", help="Key of the Redis URL in redis_secret")
 
     def params(self) -> dict[str, Any]:
         """The training knobs as the plain dict the pipelines take."""
@@ -97,7 +104,7 @@ class PipelineSettings:
 
 
 EXECUTION_ONLY = {"image", "gpu_type", "gpu_count", "train_cpu", "train_memory", "gpu_node_selector",
-                  "gpu_tolerations"}
+                  "gpu_tolerations", "postgres_secret", "postgres_secret_key", "redis_secret", "redis_secret_key"}
 
 
 def load(environ=None, **overrides: Any) -> PipelineSettings:

@@ -129,6 +129,14 @@ def final_user_lists(world_path: str, splits_path: str, params: dict, lists_path
     return len(lists)
 
 
+def postgres_url(given: str) -> str:
+    """A run's PostgreSQL URL: the one passed (local runs), else ANIMEREC_POSTGRES_URL from the task's Secret."""
+    url = given or os.environ.get("ANIMEREC_POSTGRES_URL", "")
+    if not url:
+        raise ValueError("no PostgreSQL URL: pass pg_url (local runs) or set ANIMEREC_POSTGRES_URL from a Secret")
+    return url
+
+
 def record_run(pg_url: str, pipeline: str, params: dict, lists_path: str, report_path: str, decision_path: str,
                run_id: str = "") -> str:
     """Store the run (decision, metrics, report) and its lists in models.*; keep the last keep_runs runs."""

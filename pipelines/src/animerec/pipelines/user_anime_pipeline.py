@@ -16,9 +16,9 @@ import sys
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
 
-from animerec.pipelines.components import IMAGE, configure, on_gpu
+from animerec.pipelines.components import IMAGE, configure, on_gpu, with_secrets
 from animerec.pipelines.settings import load as load_settings
-from animerec.pipelines.shared_components import extract_world, record_run, split_world
+from animerec.pipelines.shared_components import extract_world, publish_lists, record_run, split_world
 
 NAME = "animerec-user-anime"
 
@@ -84,8 +84,8 @@ def final_lists(world: Input[Dataset], splits: Input[Dataset], params: dict, ret
 
 @dsl.pipeline(name=NAME, description="TFRS retrieval + pointwise/listwise ranking of anime for each user, "
                                      "evaluated against popularity, item-item and ALS baselines")
-def user_anime_pipeline(pg_url: str, params: dict = load_settings().params()) -> str:
-    world = configure(extract_world(pg_url=pg_url), "extract")
+def user_anime_pipeline(pg_url: str = "", params: dict = load_settings().params(), publish: bool = False) -> str:
+    world = with_secrets(configure(extract_world(pg_url=pg_url), "extract"))
     splits = configure(split_world(world=world.outputs["world"], params=params), "split")
     common = {"world": world.outputs["world"], "splits": splits.outputs["splits"], "params": params}
     base = configure(train_baselines(**common), "baselines")
@@ -104,9 +104,13 @@ def user_anime_pipeline(pg_url: str, params: dict = load_settings().params()) ->
                                   pointwise=rankers["pointwise"].outputs["ranked"],
                                   listwise=rankers["listwise"].outputs["ranked"], **common), "final filter")
     # The run is recorded whatever the decision; `animerec publish` only takes promoted runs.
-    recorded = configure(record_run(pg_url=pg_url, pipeline="user_anime", params=params, lists=final.outputs["lists"],
-                                    report=compared.outputs["report"], decision=compared.outputs["decision"]),
-                         "record run")
+    recorded = with_secrets(configure(record_run(
+        pg_url=pg_url, pipeline="user_anime", params=params, lists=final.outputs["lists"],
+        report=compared.outputs["report"], decision=compared.outputs["decision"]), "record run"))
+    # Cluster runs publish here (publish=True from the chart); pg_url and the Redis URL come from Secrets.
+    with_secrets(configure(publish_lists(pipeline="user_anime", run_id=recorded.output,
+                                         promoted=compared.outputs["Output"], enabled=publish),
+                           "publish"), redis=True)
     return recorded.output
 
 
