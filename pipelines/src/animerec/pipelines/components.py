@@ -25,7 +25,8 @@ def configure(task: PipelineTask, display_name: str) -> PipelineTask:
 
 
 # Core settings the compiling process forwards to the tasks that talk to PostgreSQL or Redis.
-FORWARDED = ("ANIMEREC_REDIS_PREFIX", "ANIMEREC_LOG_LEVEL", "ANIMEREC_LOG_FORMAT", "ANIMEREC_METRICS_PUSH_LABELS")
+FORWARDED = ("ANIMEREC_REDIS_PREFIX", "ANIMEREC_LOG_LEVEL", "ANIMEREC_LOG_FORMAT", "ANIMEREC_METRICS_PUSH_LABELS",
+             "ANIMEREC_PIPELINES_PUSHGATEWAY_URL")
 
 
 def with_secrets(task: PipelineTask, *, redis: bool = False, settings=None) -> PipelineTask:

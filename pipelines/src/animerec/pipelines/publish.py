@@ -115,7 +115,28 @@ def publish_run(pipeline: str, run_id: str, *, grace_seconds: int = 3600) -> str
 
     if pipeline not in ("user_anime", "anime_anime"):
         raise PublishError(f"unknown pipeline {pipeline!r}")
+    from animerec.pipelines.settings import load as load_settings
+
     core = config.core()
     chosen = {"user_run": run_id} if pipeline == "user_anime" else {"anime_run": run_id}
     version, _ = publish(core.postgres_url, core.redis_url, core.redis_prefix, grace_seconds=grace_seconds, **chosen)
+    gateway = load_settings().pushgateway_url
+    if gateway:
+        push_published(gateway, pipeline, core.metrics_push_labels)
     return version
+
+
+def push_published(gateway: str, pipeline: str, labels: str = "") -> None:
+    """The publish time of a pipeline's promoted run, for the pipeline-overdue alert (a Kubeflow run's pods are
+    never scraped). Grouped by pipeline, so each keeps its own time."""
+    import time
+
+    from prometheus_client import CollectorRegistry
+
+    from animerec.common import metrics
+
+    registry = CollectorRegistry()
+    published = metrics.gauge("pipelines", "last_publish_timestamp_seconds",
+                              "Unix time a promoted run of the pipeline was last published", registry=registry)
+    published.set(time.time())
+    metrics.push(gateway, "animerec-pipelines", registry, labels=labels, grouping={"pipeline": pipeline})

@@ -57,6 +57,8 @@ class PipelineSettings:
                                         help="Neighbours kept per item by the co-occurrence baseline")
     item_item_shrinkage: float = setting(100.0, minimum=0.0,
                                          help="Shrinkage added to the co-occurrence cosine's denominator")
+    tune_trials: int = setting(8, minimum=1, maximum=1000,
+                               help="Trials of each baseline's hyper-parameter search on the validation split")
     # anime-anime
     cocompletion_window_days: int = setting(30, minimum=1, maximum=3650,
                                             help="Two completions this close in time count as co-completed")
@@ -73,6 +75,9 @@ class PipelineSettings:
                                     help="A model is promoted only if it beats this baseline")
     promote_similar_baseline: str = setting("co_occurrence", choices=("popularity", "co_occurrence", "genre_cosine"),
                                             help="The similar-anime ranker is promoted only if it beats this")
+    promote_margin: float = setting(0.01, minimum=0.0, maximum=1.0,
+                                    help="A learned model is promoted only if its validation figure beats the best "
+                                         "tuned baseline's by this relative margin (and its test figure is not lower)")
     promote_metric: str = setting("ndcg", choices=("ndcg", "recall", "map"),
                                   help="Metric (at k) compared for promotion")
     keep_runs: int = setting(5, minimum=1, maximum=1000, help="Runs of each pipeline kept in PostgreSQL")
@@ -96,6 +101,7 @@ class PipelineSettings:
     postgres_secret_key: str = setting("url", help="Key of the PostgreSQL URL in postgres_secret")
     redis_secret: str = setting("animerec-redis", help="Secret holding the Redis URL the publish step writes to")
     redis_secret_key: str = setting("url", help="Key of the Redis URL in redis_secret")
+    pushgateway_url: str = setting("", help="host:port of a Prometheus Pushgateway the publish step reports to")
 
     def params(self) -> dict[str, Any]:
         """The training knobs as the plain dict the pipelines take."""
@@ -104,7 +110,8 @@ class PipelineSettings:
 
 
 EXECUTION_ONLY = {"image", "gpu_type", "gpu_count", "train_cpu", "train_memory", "gpu_node_selector",
-                  "gpu_tolerations", "postgres_secret", "postgres_secret_key", "redis_secret", "redis_secret_key"}
+                  "gpu_tolerations", "postgres_secret", "postgres_secret_key", "redis_secret", "redis_secret_key",
+                  "pushgateway_url"}
 
 
 def load(environ=None, **overrides: Any) -> PipelineSettings:
