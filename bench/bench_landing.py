@@ -11,7 +11,8 @@ import uuid
 
 from run import Row
 
-from animerec.common import config, db, kafka, migrate, tansu
+from animerec.common import config, db, kafka, migrate
+from animerec.devkit import tansu
 from animerec.landing import world
 from animerec.landing.config import settings as landing_settings
 from animerec.landing.tables import landing_tables

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from run import Row
 
-from animerec.common import config, db, kafka, migrate, tansu
+from animerec.common import config, db, kafka, migrate
 from animerec.common.kafka import EventProducer, topic_name
-from animerec.common.testing import PG_SERVER
+from animerec.devkit import tansu
+from animerec.devkit.fixtures import PG_SERVER
 from animerec.scheduler import scheduler
 from animerec.scheduler.settings import SchedulerSettings
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from animerec.common import demo
+from animerec.devkit import demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1500)]
 
@@ -27,7 +27,7 @@ def flow(kafka_bootstrap, pg_url, _redis_db, tmp_path_factory):
     import redis
 
     from animerec.common import config
-    from animerec.common.testing import REDIS_SERVER
+    from animerec.devkit.fixtures import REDIS_SERVER
     redis_url = f"{REDIS_SERVER}/{_redis_db}"
     redis.Redis.from_url(redis_url).flushdb()
     core = config.core({}, kafka_bootstrap=kafka_bootstrap, postgres_url=pg_url, redis_url=redis_url,

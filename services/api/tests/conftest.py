@@ -138,7 +138,7 @@ class LiveServer:
 def live_api(_redis_db, kafka_bootstrap):
     """A published world in this session's Redis database and the API serving it over real HTTP (module-wide:
     tests using it must not also take the per-test `redis_url` fixture, which flushes the database)."""
-    from animerec.common.testing import REDIS_SERVER
+    from animerec.devkit.fixtures import REDIS_SERVER
     url = f"{REDIS_SERVER}/{_redis_db}"
     client = cache.client(url)
     client.flushdb()

@@ -13,7 +13,7 @@ COMPLETED = 2  # MAL's status code of a completed entry
 @pytest.fixture()
 def crawler_service(core_settings, tmp_path):
     pytest.importorskip("animerec.crawler.service", reason="the crawler package is not installed")
-    from animerec.crawler.testing import Proc, crawler_env, start_serve
+    from animerec.devkit.processes import Proc, crawler_env, start_serve
     from animerec.malmirror.server import run_in_thread
     from animerec.malmirror.world import generate
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from animerec.common.testing import migrated_database
+from animerec.devkit.fixtures import migrated_database
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,7 @@ def schedule():
 @pytest.fixture()
 def procs(tmp_path):
     """procs(args, env) starts an `animerec ...` process; all are stopped after the test."""
-    from animerec.crawler.testing import Proc
+    from animerec.devkit.processes import Proc
     started: list[Proc] = []
 
     def start(args: list[str], env: dict[str, str]) -> Proc:

@@ -17,7 +17,7 @@ from animerec.common import config
 from animerec.crawler.dupefilter import JOB, ROOT, RecentCrawls, RecentCrawlsDupeFilter
 from animerec.crawler.jobs import Job
 from animerec.crawler.targets import resolve
-from animerec.crawler.testing import animerec_command, crawler_env
+from animerec.devkit.processes import animerec_command, crawler_env
 from animerec.malmirror.server import run_in_thread
 from animerec.malmirror.world import generate
 

@@ -17,8 +17,8 @@ from kafka import KafkaProducer
 
 from animerec.common import config, kafka
 from animerec.common.kafka import EventProducer, consumer_lag, topic_name
-from animerec.common.testing import REDIS_SERVER
-from animerec.crawler.testing import crawler_env, read_topic, start_serve, wait_until
+from animerec.devkit.fixtures import REDIS_SERVER
+from animerec.devkit.processes import crawler_env, read_topic, start_serve, wait_until
 from animerec.malmirror.faults import Faults
 from animerec.malmirror.server import run_in_thread
 from animerec.malmirror.world import generate

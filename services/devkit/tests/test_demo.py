@@ -1,6 +1,6 @@
 import sys
 
-from animerec.common import demo
+from animerec.devkit import demo
 
 
 def test_stopped_processes_are_forgotten_and_failures_carry_the_log(tmp_path):

@@ -1,7 +1,8 @@
 import pytest
 
-from animerec.common import config, tansu
-from animerec.common.stack import Stack
+from animerec.common import config
+from animerec.devkit import tansu
+from animerec.devkit.stack import Stack
 
 pytestmark = pytest.mark.integration
 

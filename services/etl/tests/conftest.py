@@ -9,7 +9,7 @@ import pytest
 from psycopg import sql
 
 from animerec.common import db, migrate
-from animerec.common.testing import PG_SERVER
+from animerec.devkit.fixtures import PG_SERVER
 from animerec.landing import direct
 
 

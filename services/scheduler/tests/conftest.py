@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from animerec.common.testing import migrated_database
+from animerec.devkit.fixtures import migrated_database
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 

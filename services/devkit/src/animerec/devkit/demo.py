@@ -22,8 +22,9 @@ from pathlib import Path
 
 import psycopg
 
+from animerec.common.config import CoreSettings
+
 from . import tansu
-from .config import CoreSettings
 
 
 class FlowError(RuntimeError):

@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from . import config, db, kafka, migrate, tansu
+from animerec.common import config, db, kafka, migrate
+
+from . import tansu
 
 PG_SERVER = os.environ.get("ANIMEREC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_SERVER = os.environ.get("ANIMEREC_TEST_REDIS_URL", "redis://127.0.0.1:6379")

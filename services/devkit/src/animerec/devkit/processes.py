@@ -100,7 +100,7 @@ def start_serve(start, env: dict[str, str], timeout: float = 90) -> tuple[Proc, 
     `start(args, env)` makes the Proc, so the caller decides where its log goes and who stops it."""
     import httpx
 
-    from animerec.common import tansu
+    from animerec.devkit import tansu
 
     port = tansu.free_port()
     serve = start(["crawl", "serve", "--host", "127.0.0.1", "--port", str(port)], env)

@@ -20,8 +20,10 @@ from urllib.parse import urlparse
 import psycopg
 import redis
 
-from . import db, kafka, migrate, tansu
-from .config import CoreSettings
+from animerec.common import db, kafka, migrate
+from animerec.common.config import CoreSettings
+
+from . import tansu
 
 
 class StackError(RuntimeError):
