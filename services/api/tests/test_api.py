@@ -56,16 +56,17 @@ def test_sample_is_a_random_subset_of_the_top_n_in_rank_order(redis_url, publish
 
 def test_unknown_user_gets_labelled_fallback_without_crawler(client, published):
     body = client.get(RECS.format("Nobody_Here"), params={"n": 5}).json()
-    assert body["source"] == "fallback" and body["fallback"] == "popular" and body["crawl"] == "disabled"
-    assert [i["anime_id"] for i in body["items"]] == published.popular[:5]
+    # the default chain: fold_in, recent_completed (nothing known of this user), then trending
+    assert body["source"] == "fallback" and body["fallback"] == "trending" and body["crawl"] == "disabled"
+    assert [i["anime_id"] for i in body["items"]] == published.trending[:5]
     assert "Nobody_Here" in body["message"]
     assert all(i["rec_score"] is None and i["reason"] is None for i in body["items"])
 
 
-def test_trending_fallback_setting(redis_url, published, make_client):
-    with make_client(redis_url, fallback="trending") as c:
+def test_fallback_chain_is_configuration(redis_url, published, make_client):
+    with make_client(redis_url, sources=["popular", "trending"]) as c:
         body = c.get(RECS.format("Nobody_Here"), params={"n": 4}).json()
-    assert body["fallback"] == "trending" and [i["anime_id"] for i in body["items"]] == published.trending[:4]
+    assert body["fallback"] == "popular" and [i["anime_id"] for i in body["items"]] == published.popular[:4]
 
 
 def test_anime_similar_trending(client, published):
@@ -83,7 +84,7 @@ def test_anime_similar_trending(client, published):
 
 @pytest.mark.parametrize("path, code", [
     (RECS.format("a"), "bad_user_name"),
-    (RECS.format("far_too_long_name_x"), "bad_user_name"),
+    (RECS.format("a_name_of_thirty_three_characters"), "bad_user_name"),  # the schemas allow 2-32
     (RECS.format("Xinil") + "?n=0", "bad_n"),
     (RECS.format("Xinil") + "?n=101", "bad_n"),
     (RECS.format("Xinil") + "?n=abc", "bad_n"),
@@ -171,7 +172,7 @@ def test_metrics_count_routes_statuses_fallbacks_and_cache(client):
     assert f'animerec_api_requests_total{{method="GET",{route},status="200"}} 3.0' in text
     assert f'animerec_api_requests_total{{method="GET",{route},status="400"}} 1.0' in text
     assert f'animerec_api_request_duration_seconds_count{{method="GET",{route}}} 4.0' in text
-    assert 'animerec_api_fallbacks_total{kind="popular"} 1.0' in text
+    assert 'animerec_api_fallbacks_total{kind="trending"} 1.0' in text
     assert 'animerec_api_cache_lookups_total{cache="user_recs",result="hit"} 2.0' in text
     assert 'animerec_api_cache_lookups_total{cache="cards",result="hit"}' in text  # second request hit the cache
 

@@ -164,7 +164,9 @@ def test_missing_and_private_profiles(cold_client, crawler):
                 break
             assert time.monotonic() < deadline
             time.sleep(0.05)
-    assert ghost["crawl"] == "failed" and ghost["source"] == "fallback"   # no such profile on MAL
+    # MAL answered 404 for the profile: a definitive "no such user", not "we will try again later"
+    assert ghost["crawl"] == "not_found" and ghost["source"] == "fallback"
+    assert "no such MyAnimeList user" in ghost["message"] and "try again" not in ghost["message"]
     assert hidden["crawl"] == "done" and hidden["source"] == "fallback" and "empty, private" in hidden["message"]
 
 
@@ -172,4 +174,4 @@ def test_web_page_tells_unknown_users_what_happens(cold_client):
     with cold_client() as c:
         page = c.get("/", params={"user": "Brand_New"})
     assert page.status_code == 200
-    assert "being fetched" in page.text and "Popular right now" in page.text
+    assert "being fetched" in page.text and "Trending right now" in page.text

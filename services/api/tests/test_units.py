@@ -10,12 +10,13 @@ from animerec.api.errors import ApiError
 from animerec.common import contracts
 
 
-@pytest.mark.parametrize("name", ["Xinil", "ab", "a_b-c", "A" * 16, "0123456789"])
+@pytest.mark.parametrize("name", ["Xinil", "ab", "a_b-c", "A" * 16, "A" * 32, "0123456789"])
 def test_good_user_names(name):
     assert errors.user_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["a", "A" * 17, "bad name", "bad/../x", "ünï", "x;drop", "", "a.b", "%2e%2e"])
+@pytest.mark.parametrize("name", ["a", "A" * 33, "bad name", "bad/../x", "ünï", "x;drop", "", "a.b", "%2e%2e",
+                                  "name\n", "na\x00me"])
 def test_bad_user_names(name):
     with pytest.raises(ApiError) as err:
         errors.user_name(name)
@@ -45,7 +46,8 @@ def test_int_params():
 def test_feedback_parse_builds_a_schema_valid_event():
     body = {"user": "Xinil", "anime_id": 1, "action": "like",
             "context": {"surface": "web", "position": 2, "model_version": "v1"}}
-    event = feedback.parse(json.dumps(body).encode())
+    event, token = feedback.parse(json.dumps(body).encode())
+    assert token is None
     contracts.validate("feedback", event)
     assert event["user_name"] == "Xinil" and event["context"] == body["context"] and event["created_at"].endswith("Z")
 

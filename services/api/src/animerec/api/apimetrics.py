@@ -22,6 +22,9 @@ class ApiMetrics:
     fallbacks: Counter
     crawls: Counter
     feedback: Counter
+    online: Counter
+    feedback_checks: Counter
+    redis_retries: Counter
 
     @classmethod
     def create(cls) -> ApiMetrics:
@@ -43,4 +46,13 @@ class ApiMetrics:
                                    "On-demand crawls of unknown users, by outcome", ("outcome",), registry=reg),
             feedback=metrics.counter(SUBSYSTEM, "feedback_events_total", "Feedback events produced, by action",
                                      ("action",), registry=reg),
+            online=metrics.counter(SUBSYSTEM, "online_events_total",
+                                   "Online evaluation: impressions (items served), clicks, likes and dislikes, by "
+                                   "published version and source (feedback counts only with a valid token)",
+                                   ("version", "source", "event"), registry=reg),
+            feedback_checks=metrics.counter(SUBSYSTEM, "feedback_token_checks_total",
+                                            "Feedback token checks, by result (ok, missing, forged, expired, "
+                                            "other_user, replayed, malformed)", ("result",), registry=reg),
+            redis_retries=metrics.counter(SUBSYSTEM, "redis_retries_total",
+                                          "Redis commands retried once after a connection error", (), registry=reg),
         )

@@ -8,6 +8,7 @@ import gc
 import json
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import httpx
 import orjson
 import redis.asyncio as aioredis
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
@@ -32,12 +35,14 @@ from animerec.common import config
 from animerec.common.config import CoreSettings
 from animerec.common.recstore import AsyncRecStore, NoLiveVersion, VersionGone
 
-from . import errors, feedback, openapi, web
+from . import errors, feedback, filters, openapi, web
 from .apimetrics import ApiMetrics
 from .coldstart import CrawlRequester
 from .errors import ApiError
+from .feedbackrules import FeedbackRules
 from .service import Recommender
 from .settings import ApiSettings
+from .tokens import Signer
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -60,6 +65,7 @@ class Services:
     recommender: Recommender | None = None
     crawler: CrawlRequester | None = None
     feedback: feedback.FeedbackSink | None = None
+    rules: FeedbackRules | None = None
 
 
 def services(request: Request) -> Services:
@@ -178,7 +184,8 @@ async def recommendations(request: Request) -> Response:
     user = errors.user_name(request.path_params["name"])
     n = errors.int_param(request.query_params, "n", svc.settings.default_n, 1, svc.settings.max_n)
     sample = errors.int_param(request.query_params, "sample", None, 1, svc.settings.max_n)
-    return JSONResponse(await svc.recommender.recommendations(user, n, sample))
+    flt = filters.parse(request.query_params)
+    return JSONResponse(await svc.recommender.recommendations(user, n, sample, flt))
 
 
 async def anime(request: Request) -> Response:
@@ -189,13 +196,13 @@ async def similar(request: Request) -> Response:
     svc = services(request)
     anime_id = errors.anime_id(request.path_params["anime_id"])
     n = errors.int_param(request.query_params, "n", svc.settings.default_n, 1, svc.settings.max_n)
-    return JSONResponse(await svc.recommender.similar(anime_id, n))
+    return JSONResponse(await svc.recommender.similar(anime_id, n, filters.parse(request.query_params)))
 
 
 async def trending(request: Request) -> Response:
     svc = services(request)
     n = errors.int_param(request.query_params, "n", svc.settings.default_n, 1, svc.settings.max_n)
-    return JSONResponse(await svc.recommender.trending(n))
+    return JSONResponse(await svc.recommender.trending(n, filters.parse(request.query_params)))
 
 
 async def post_feedback(request: Request) -> Response:
@@ -208,10 +215,22 @@ async def post_feedback(request: Request) -> Response:
         body += chunk
         if len(body) > feedback.MAX_BODY:
             raise ApiError(413, "body_too_large", f"the body may be at most {feedback.MAX_BODY} bytes")
-    event = feedback.parse(bytes(body))
-    await svc.feedback.send(event)
+    event, token = feedback.parse(bytes(body))
+    await svc.rules.limit(request.client.host if request.client else "unknown", event["user_name"])
+    grant, status, claim = await svc.rules.check(token, event)
+    try:
+        await svc.feedback.send(event)  # recorded whatever the token: analytics see every reaction
+    except ApiError:
+        await svc.rules.release(claim)
+        raise
     svc.metrics.feedback.labels(event["action"]).inc()
-    return JSONResponse({"event_id": event["event_id"], "status": "accepted"}, status_code=202)
+    if grant is not None:
+        await svc.rules.apply(event)
+        svc.recommender.count(grant.version, grant.source, event["action"])
+    else:
+        svc.recommender.count("unknown", "unverified", event["action"])
+    return JSONResponse({"event_id": event["event_id"], "status": "accepted", "applied": grant is not None,
+                         "token": status}, status_code=202)
 
 
 # --- operations ----------------------------------------------------------------------------------------------
@@ -285,14 +304,22 @@ def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        # A pooled connection that Redis dropped (a restart) fails its next command: retry it once on a new
+        # connection, and PING connections that sat idle, so a restart costs no request beyond those in flight.
         svc.redis = aioredis.Redis.from_url(
             core.redis_url, decode_responses=True, socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds, retry_on_timeout=False)
+            socket_connect_timeout=settings.redis_timeout_seconds, retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError], health_check_interval=settings.redis_health_check_seconds)
         svc.store = AsyncRecStore(svc.redis, core.redis_prefix, version_cache_seconds=settings.version_cache_seconds)
         svc.crawler = CrawlRequester(settings, svc.redis, svc.store, svc.metrics, core.redis_prefix,
                                      transport=crawler_transport)
+        signer = Signer(settings.feedback_secret or secrets.token_urlsafe(32), settings.feedback_token_ttl_seconds)
+        if not settings.feedback_secret:
+            log.warning("ANIMEREC_API_FEEDBACK_SECRET is not set: feedback tokens are signed with a random key of "
+                        "this process (other replicas and restarts will not accept them)")
         svc.recommender = Recommender(settings, svc.store, svc.metrics, svc.crawler, rng=rng,
-                                      on_cards_loaded=settle_heap)
+                                      on_cards_loaded=settle_heap, signer=signer)
+        svc.rules = FeedbackRules(settings, svc.store, svc.metrics, signer)
         svc.feedback = feedback.FeedbackSink(core, settings.feedback_timeout_seconds, settings.retry_after_seconds,
                                              producer_factory)
         await warm(svc)
@@ -317,6 +344,7 @@ def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = 
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/docs", web.docs, methods=["GET"], name="docs"),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/favicon.ico", web.favicon, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     handlers: dict[Any, Callable] = {ApiError: on_api_error, HTTPException: on_http_error}

@@ -20,8 +20,16 @@ log = logging.getLogger(__name__)
 
 PROFILE_URL = "https://myanimelist.net/profile/{}"
 # Crawl states a recommendation answer reports for an unknown user.
-REQUESTED, PENDING, DONE, FAILED, RATE_LIMITED, DISABLED = (
-    "requested", "pending", "done", "failed", "rate_limited", "disabled")
+REQUESTED, PENDING, DONE, FAILED, RATE_LIMITED, DISABLED, NOT_FOUND = (
+    "requested", "pending", "done", "failed", "rate_limited", "disabled", "not_found")
+
+
+def not_found(payload: Any) -> bool:
+    """True when the crawler says, definitively, that the profile does not exist (MAL answered 404)."""
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("results"), list):
+        return False
+    results = [r for r in payload["results"] if isinstance(r, Mapping)]
+    return bool(results) and all(r.get("status") == "not_found" and not r.get("items") for r in results)
 
 
 class CrawlError(RuntimeError):
@@ -82,7 +90,8 @@ def blend(seeds: list[tuple[int, float]], similar: Mapping[int, list[tuple[int, 
                 continue
             contribution = sim * weight
             totals[anime_id] = totals.get(anime_id, 0.0) + contribution
-            if contribution > best.get(anime_id, (-1.0, 0))[0]:
+            held = best.get(anime_id)  # any score range: the first contribution is the best so far
+            if held is None or contribution > held[0]:
                 best[anime_id] = (contribution, seed)
     ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
     return [(anime_id, score, best[anime_id][1]) for anime_id, score in ranked]
@@ -141,7 +150,13 @@ class CrawlRequester:
                                                      timeout=self.settings.crawl_timeout_seconds)
                 response = await self._client.post(self.url, json={"urls": [PROFILE_URL.format(user)], "wait": True})
                 response.raise_for_status()
-                found, private, entries = user_list(user, crawled_items(response.json()))
+                payload = response.json()
+                if not_found(payload):
+                    await self.redis.set(key, NOT_FOUND, ex=self.settings.crawl_dedupe_seconds)
+                    self.metrics.crawls.labels(NOT_FOUND).inc()
+                    log.info("on-demand crawl: no such MyAnimeList user", extra={"user": user})
+                    return
+                found, private, entries = user_list(user, crawled_items(payload))
                 if not found:
                     raise CrawlError("the crawler's answer has no profile or list items for this user")
                 await self.store.put_user_list(user, entries, ttl_seconds=self.settings.fresh_list_ttl_seconds)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-# MyAnimeList user names: 2 to 16 letters, digits, '_' or '-'.
-USER_NAME = re.compile(r"^[A-Za-z0-9_-]{2,16}$")
-USER_NAME_PATTERN = USER_NAME.pattern
+from animerec.common import contracts
+
+# MyAnimeList user names, as the event schemas define them (the crawler and the mirror read the same rule).
+USER_NAME_SCHEMA = contracts.definition("user_name")
+USER_NAME_PATTERN = USER_NAME_SCHEMA["pattern"]
+USER_NAME = re.compile(USER_NAME_PATTERN)
+NAME_MIN, NAME_MAX = USER_NAME_SCHEMA["minLength"], USER_NAME_SCHEMA["maxLength"]
+USER_NAME_RULE = f"{NAME_MIN} to {NAME_MAX} letters, digits, '_' or '-' (MyAnimeList rules)"
 MAX_ANIME_ID = 2**31 - 1
 
 
@@ -26,9 +31,8 @@ class ApiError(Exception):
 
 
 def user_name(raw: str) -> str:
-    if not USER_NAME.match(raw):
-        raise ApiError(400, "bad_user_name",
-                       "user names are 2 to 16 letters, digits, '_' or '-' (MyAnimeList rules)")
+    if not USER_NAME.fullmatch(raw):  # fullmatch: "$" would let a trailing newline through
+        raise ApiError(400, "bad_user_name", f"user names are {USER_NAME_RULE}")
     return raw
 
 

@@ -16,29 +16,55 @@ from animerec.common import contracts
 from animerec.common.config import CoreSettings
 from animerec.common.kafka import EventProducer, now_iso, topic_name
 
-from .errors import MAX_ANIME_ID, USER_NAME, ApiError
+from .errors import MAX_ANIME_ID, USER_NAME, USER_NAME_RULE, ApiError
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("like", "dislike", "click")
-CONTEXT_FIELDS = {"surface": str, "position": int, "model_version": str, "request_id": str}
+# The request body is defined once, in the event schemas (`feedback_request`); OpenAPI shows the same definition.
+REQUEST = contracts.definition("feedback_request")
+ACTIONS = tuple(contracts.definition("feedback_action")["enum"])
+_TYPES = {"string": str, "integer": int}
+CONTEXT_FIELDS = {name: _TYPES[spec.get("type", "string")] for name, spec in
+                  contracts.definition("feedback_client_context")["properties"].items()}
+MAX_TOKEN = REQUEST["properties"]["token"]["maxLength"]
 MAX_BODY = 4096
 
 
-def parse(body: bytes) -> dict[str, Any]:
-    """The feedback event for a request body, or an ApiError saying what is wrong with it."""
+def _bad_text(value: Any) -> bool:
+    """True when a string anywhere in `value` holds NUL or a lone surrogate."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+def parse(body: bytes) -> tuple[dict[str, Any], str | None]:
+    """(the feedback event, the token sent with it) for a request body, or an ApiError saying what is wrong."""
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ApiError(400, "bad_json", "the body must be a JSON object") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
-    extra = sorted(set(data) - {"user", "anime_id", "action", "context"})
+    try:
+        bad = _bad_text(data)
+    except RecursionError:
+        raise ApiError(400, "bad_json", "the body is nested too deeply") from None
+    if bad:
+        # lone UTF-16 surrogates cannot be encoded (Kafka, PostgreSQL) and NUL is refused by PostgreSQL text
+        raise ApiError(400, "bad_text", "the body holds a lone UTF-16 surrogate or a NUL character")
+    extra = sorted(set(data) - set(REQUEST["properties"]))
     if extra:
         raise ApiError(422, "unknown_field", f"unknown field(s): {', '.join(extra)[:200]}")
     user, anime, action, context = data.get("user"), data.get("anime_id"), data.get("action"), data.get("context")
-    if not isinstance(user, str) or not USER_NAME.match(user):
-        raise ApiError(422, "bad_user_name", "user: 2 to 16 letters, digits, '_' or '-' (MyAnimeList rules)")
+    token = data.get("token")
+    if not isinstance(user, str) or not USER_NAME.fullmatch(user):
+        raise ApiError(422, "bad_user_name", f"user: {USER_NAME_RULE}")
+    if token is not None and (not isinstance(token, str) or len(token) > MAX_TOKEN):
+        raise ApiError(422, "bad_token", f"token: a string of at most {MAX_TOKEN} characters")
     if type(anime) is not int or not 1 <= anime <= MAX_ANIME_ID:
         raise ApiError(422, "bad_anime_id", f"anime_id: a whole number from 1 to {MAX_ANIME_ID}")
     if action not in ACTIONS:
@@ -55,12 +81,12 @@ def parse(body: bytes) -> dict[str, Any]:
     event = {"event_id": str(uuid.uuid4()), "user_name": user, "anime_id": anime, "action": action,
              "created_at": now_iso()}
     if context:
-        event["context"] = context
+        event["context"] = dict(context)
     try:
         contracts.validate("feedback", event)
     except contracts.SchemaError as exc:  # bounds the schema adds (surface values, lengths, position >= 0)
         raise ApiError(422, "bad_feedback", str(exc)[:500]) from None
-    return event
+    return event, token
 
 
 def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:

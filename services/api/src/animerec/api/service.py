@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from animerec.common.recstore import AsyncRecStore, AsyncRecView
+from animerec.common.recstore import AsyncRecStore, AsyncRecView, VersionGone
 
-from . import coldstart
+from . import coldstart, foldin
 from .apimetrics import ApiMetrics
 from .coldstart import CrawlRequester
 from .errors import ApiError
+from .filters import DEFAULT, Filters
 from .settings import ApiSettings
+from .tokens import Signer
 
 log = logging.getLogger(__name__)
 MAL_ANIME_URL = "https://myanimelist.net/anime/{}"
@@ -29,7 +32,11 @@ MESSAGES = {
                       "Meanwhile, here are {kind} anime.",
     coldstart.DISABLED: "We don't know {user} yet. Here are {kind} anime instead.",
     coldstart.DONE: "{user}'s list is empty, private or has nothing completed yet, so here are {kind} anime.",
+    coldstart.NOT_FOUND: "There is no such MyAnimeList user as {user}. Here are {kind} anime instead.",
 }
+EMPTY = "Nothing matches these filters; try fewer or wider ones."
+AIRING = {"currently airing": "airing", "finished airing": "finished", "not yet aired": "upcoming"}
+Row = tuple[int, float | None, str | None]
 
 
 def card_fields(anime_id: int, card: dict[str, Any] | None) -> dict[str, Any]:
@@ -37,6 +44,10 @@ def card_fields(anime_id: int, card: dict[str, Any] | None) -> dict[str, Any]:
     genres = card.get("genres") or []
     if isinstance(genres, str):
         genres = [g.strip() for g in genres.split(",") if g.strip()]
+    start = card.get("start_date") or card.get("aired_from")
+    year = int(start[:4]) if isinstance(start, str) and start[:4].isdigit() else card.get("year")
+    episodes = card.get("num_episodes", card.get("episodes"))
+    rating = str(card.get("age_rating") or "")
     return {
         "anime_id": anime_id,
         "title": card.get("title"),
@@ -45,6 +56,11 @@ def card_fields(anime_id: int, card: dict[str, Any] | None) -> dict[str, Any]:
         "genres": [str(g) for g in genres],
         "url": card.get("url") or MAL_ANIME_URL.format(anime_id),
         "type": card.get("type"),
+        "episodes": episodes if isinstance(episodes, int) and episodes > 0 else None,
+        "year": year if isinstance(year, int) else None,
+        "status": AIRING.get(str(card.get("status") or "").lower()),
+        # MAL's Rx rating; the Hentai genre carries it on MAL (catalogues without ratings still know it)
+        "adult": rating.lower().startswith("rx") or any(str(g).lower() == "hentai" for g in genres),
     }
 
 
@@ -134,47 +150,94 @@ class CardCache:
 class Recommender:
     def __init__(self, settings: ApiSettings, store: AsyncRecStore, metrics: ApiMetrics,
                  crawler: CrawlRequester, rng: random.Random | None = None,
-                 on_cards_loaded: Callable[[], None] | None = None) -> None:
+                 on_cards_loaded: Callable[[], None] | None = None, signer: Signer | None = None) -> None:
         self.settings = settings
         self.store = store
         self.metrics = metrics
         self.crawler = crawler
+        self.signer = signer
         self.card_cache = CardCache(settings.card_cache_size, metrics, on_cards_loaded)
         self.rng = rng or random.Random()
         self._recs_hit = metrics.cache.labels("user_recs", "hit")
+        self._online: dict[tuple[str, str, str], Any] = {}
 
     async def warm(self) -> int:
         """Load the live version's cards (start-up, before the first request); returns how many."""
         return await self.store.read(self.card_cache.load)
 
-    async def _items(self, view: AsyncRecView, rows: list[tuple[int, float | None, str | None]]
-                     ) -> list[dict[str, Any]]:
-        cards = await self.card_cache.get(view, [r[0] for r in rows])
-        items = []
-        for rank, (anime_id, score, reason) in enumerate(rows, start=1):
-            card = cards.get(anime_id) or card_fields(anime_id, None)
-            items.append({**card, "rank": rank, "rec_score": None if score is None else round(score, 6),
-                          "reason": reason})
-        return items
+    def count(self, version: str, source: str, event: str, amount: int = 1) -> None:
+        """Online evaluation: impressions, clicks, likes and dislikes by published version and source."""
+        key = (version, source, event)
+        child = self._online.get(key)
+        if child is None:
+            child = self._online[key] = self.metrics.online.labels(*key)
+        child.inc(amount)
 
-    def _sample(self, rows: list, sample: int | None) -> list:
-        if sample is None or sample >= len(rows):
-            return rows
-        picked = sorted(self.rng.sample(range(len(rows)), sample))
-        return [rows[i] for i in picked]
+    async def _select(self, view: AsyncRecView, rows: Sequence[Row], n: int, flt: Filters,
+                      hidden: set[int]) -> list[tuple[int, Row, dict[str, Any]]]:
+        """The first n rows that pass the filters and are not hidden: (rank, row, card), rank counted after
+        filtering (the position in the list the user could see)."""
+        rows = [r for r in rows if r[0] not in hidden]
+        picked: list[tuple[int, Row, dict[str, Any]]] = []
+        start = 0
+        while len(picked) < n and start < len(rows):
+            chunk = rows[start:start + max(n * 2, 20)]  # cards come from the in-process cache: a chunk is cheap
+            start += len(chunk)
+            cards = await self.card_cache.get(view, [r[0] for r in chunk])
+            for row in chunk:
+                card = cards.get(row[0])
+                if flt.accepts(card):
+                    picked.append((len(picked) + 1, row, card or card_fields(row[0], None)))
+                    if len(picked) == n:
+                        break
+        return picked
 
-    async def recommendations(self, user: str, n: int, sample: int | None) -> dict[str, Any]:
-        return await self.store.read(lambda view: self._recommendations(view, user, n, sample))
+    def _items(self, picked: list[tuple[int, Row, dict[str, Any]]], sample: int | None) -> list[dict[str, Any]]:
+        if sample is not None and sample < len(picked):
+            picked = [picked[i] for i in sorted(self.rng.sample(range(len(picked)), sample))]
+        return [{**card, "rank": rank, "rec_score": None if score is None else round(score, 6), "reason": reason}
+                for rank, (_, score, reason), card in picked]
 
-    async def _recommendations(self, view: AsyncRecView, user: str, n: int, sample: int | None) -> dict[str, Any]:
+    def ab_version(self, user: str) -> str | None:
+        """The A/B version this user is served from (None: the live one), by a stable hash of the name."""
+        s = self.settings
+        if not s.ab_version or s.ab_share <= 0:
+            return None
+        bucket = int.from_bytes(hashlib.sha256(user.lower().encode()).digest()[:8], "big") / 2**64
+        return s.ab_version if bucket < s.ab_share else None
+
+    async def recommendations(self, user: str, n: int, sample: int | None, flt: Filters = DEFAULT
+                              ) -> dict[str, Any]:
+        pinned = self.ab_version(user)
+        if pinned is not None:
+            try:
+                return await self._recommendations(await self.store.view(pinned), user, n, sample, flt)
+            except VersionGone:
+                log.warning("A/B version gone: serving the live one", extra={"version": pinned})
+        return await self.store.read(lambda view: self._recommendations(view, user, n, sample, flt))
+
+    def _answer(self, view: AsyncRecView, user: str, n: int, sample: int | None, flt: Filters, source: str,
+                items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        kind = extra.get("fallback") or source
+        self.count(view.version, kind, "impression", len(items))
+        answer = {"user": user, "version": view.version, "n": n, "sample": sample, "source": source,
+                  "fallback": None, "crawl": None, "message": None, "filters": flt.active, **extra, "items": items}
+        if not items and answer["message"] is None:
+            answer["message"] = EMPTY
+        if self.signer is not None:
+            answer["feedback_token"] = self.signer.issue(user, view.version, kind)
+        return answer
+
+    async def _recommendations(self, view: AsyncRecView, user: str, n: int, sample: int | None,
+                               flt: Filters) -> dict[str, Any]:
         # Published lists never hold anime of the user's list: `RecStore.publish` drops them.
-        recs = await view.user_recs(user, n)
-        answer: dict[str, Any] = {"user": user, "version": view.version, "n": n, "sample": sample}
+        want = self.settings.candidates
+        recs, hidden_ids, liked_ids = await view.user_recs_and_feedback(user, want)
+        hidden = set(hidden_ids)
         if recs is not None:
             self._recs_hit.inc()
-            rows = [(r.anime_id, r.score, r.reason) for r in recs]
-            ranked = await self._items(view, self._sample(rows, sample))
-            return {**answer, "source": "model", "fallback": None, "crawl": None, "message": None, "items": ranked}
+            picked = await self._select(view, [(r.anime_id, r.score, r.reason) for r in recs], n, flt, hidden)
+            return self._answer(view, user, n, sample, flt, "model", self._items(picked, sample))
         self.metrics.cache.labels("user_recs", "miss").inc()
 
         fresh = await self.store.user_list(user)
@@ -182,34 +245,79 @@ class Recommender:
         if fresh is not None:
             self.metrics.cache.labels("fresh_list", "hit").inc()
             entries = fresh.get("entries") or []
-            listed = {int(e[0]) for e in entries}
-            seeds = coldstart.recent_completed(entries, self.settings.recent_completed)
-            similar = await view.similar_many([s for s, _ in seeds])
-            blended = coldstart.blend(seeds, similar, listed)[:n]
-            if blended:
-                self.metrics.fallbacks.labels("recent_completed").inc()
-                titles = await self.card_cache.get(view, sorted({seed for _, _, seed in blended}))
-                rows = [(a, s, f"because you completed {(titles.get(seed) or {}).get('title') or f'anime {seed}'}")
-                        for a, s, seed in blended]
-                items = await self._items(view, self._sample(rows, sample))
-                return {**answer, "source": "recent_completed", "fallback": None, "crawl": coldstart.DONE,
-                        "message": f"Based on what {user} completed recently; full recommendations come with the "
-                                   "next model run.", "items": items}
         else:
             self.metrics.cache.labels("fresh_list", "miss").inc()
-            listed = set()
+            entries = []
             crawl = await self.crawler.request(user)
+        listed = {int(e[0]) for e in entries}
+        exclude = listed | hidden
+        lists: tuple[list[int], list[int]] | None = None
+        last_kind = "popular"
+        for source in self.settings.sources:
+            if source == "fold_in" and entries:
+                rows = await self._fold_in(view, entries, liked_ids, exclude, want)
+                if rows:
+                    picked = await self._select(view, rows, n, flt, hidden)
+                    if picked:
+                        self.metrics.fallbacks.labels("fold_in").inc()
+                        return self._answer(view, user, n, sample, flt, "fold_in", self._items(picked, sample),
+                                            crawl=coldstart.DONE, message=None)
+            elif source == "recent_completed" and entries:
+                seeds = coldstart.recent_completed(entries, self.settings.recent_completed)
+                similar = await view.similar_many([s for s, _ in seeds])
+                blended = coldstart.blend(seeds, similar, exclude)[:want]
+                if blended:
+                    titles = await self.card_cache.get(view, sorted({seed for _, _, seed in blended}))
+                    rows = [(a, sc, f"because you completed {(titles.get(seed) or {}).get('title') or f'anime {seed}'}")
+                            for a, sc, seed in blended]
+                    picked = await self._select(view, rows, n, flt, hidden)
+                    if picked:
+                        self.metrics.fallbacks.labels("recent_completed").inc()
+                        return self._answer(
+                            view, user, n, sample, flt, "recent_completed", self._items(picked, sample),
+                            crawl=coldstart.DONE, message=f"Based on what {user} completed recently; full "
+                                                          "recommendations come with the next model run.")
+            elif source in ("trending", "popular"):
+                if lists is None:
+                    lists = await view.lists()
+                ids = lists[0] if source == "popular" else lists[1]
+                last_kind = source
+                if not ids:
+                    continue
+                picked = await self._select(view, [(a, None, None) for a in ids if a not in exclude], n, flt, hidden)
+                if picked or flt is DEFAULT:
+                    return self._fallback(view, user, n, sample, flt, source, crawl, picked)
+        return self._fallback(view, user, n, sample, flt, last_kind, crawl, [])
 
-        popular, trending = await view.lists()
-        lists = {"popular": popular, "trending": trending}
-        prefer = self.settings.fallback
-        other = "trending" if prefer == "popular" else "popular"
-        kind = prefer if lists[prefer] or not lists[other] else other
+    def _fallback(self, view: AsyncRecView, user: str, n: int, sample: int | None, flt: Filters, kind: str,
+                  crawl: str, picked: list) -> dict[str, Any]:
         self.metrics.fallbacks.labels(kind).inc()
-        rows = [(a, None, None) for a in lists[kind] if a not in listed][:n]
-        items = await self._items(view, self._sample(rows, sample))
-        return {**answer, "source": "fallback", "fallback": kind, "crawl": crawl,
-                "message": MESSAGES[crawl].format(user=user, kind=kind), "items": items}
+        message = MESSAGES[crawl].format(user=user, kind=kind)
+        if not picked and flt is not DEFAULT:
+            message = f"{message} {EMPTY}"
+        return self._answer(view, user, n, sample, flt, "fallback", self._items(picked, sample), fallback=kind,
+                            crawl=crawl, message=message)
+
+    async def _fold_in(self, view: AsyncRecView, entries: list, liked: list[int], exclude: set[int],
+                       want: int) -> list[Row]:
+        """The user's list (newest entries first, at most fold_in_max_entries) and likes, times the version's
+        item-item weights."""
+        newest = sorted(entries, key=lambda e: (e[3] if len(e) > 3 and e[3] else ""), reverse=True)
+        weights = foldin.seed_weights(newest[:self.settings.fold_in_max_entries], liked)
+        if not weights:
+            return []
+        neighbours = await view.neighbours(list(weights))
+        scored = foldin.score(weights, neighbours, exclude, want)
+        if not scored:
+            return []
+        seeds = sorted({seed for _, _, seed in scored})
+        titles = await self.card_cache.get(view, seeds)
+        liked_set = set(liked)
+
+        def reason(seed: int) -> str:
+            title = (titles.get(seed) or {}).get("title") or f"anime {seed}"
+            return f"because you liked {title}" if seed in liked_set else f"because you watched {title}"
+        return [(a, sc, reason(seed)) for a, sc, seed in scored]
 
     async def anime(self, anime_id: int) -> dict[str, Any]:
         async def read(view: AsyncRecView) -> dict[str, Any]:
@@ -219,21 +327,25 @@ class Recommender:
             return {"version": view.version, **card}
         return await self.store.read(read)
 
-    async def similar(self, anime_id: int, n: int) -> dict[str, Any]:
+    async def similar(self, anime_id: int, n: int, flt: Filters = DEFAULT) -> dict[str, Any]:
         async def read(view: AsyncRecView) -> dict[str, Any]:
-            similar = await view.similar(anime_id, n)
+            similar = await view.similar(anime_id, self.settings.candidates)
             if similar is None:
                 if (await self.card_cache.get(view, [anime_id]))[anime_id] is None:
                     raise ApiError(404, "unknown_anime", f"no anime {anime_id} in the published catalogue")
                 similar = []
-            items = await self._items(view, [(a, s, None) for a, s in similar])
-            return {"anime_id": anime_id, "version": view.version, "n": n, "items": items}
+            picked = await self._select(view, [(a, s, None) for a, s in similar], n, flt, set())
+            items = self._items(picked, None)
+            return {"anime_id": anime_id, "version": view.version, "n": n, "filters": flt.active, "items": items,
+                    "message": None if items else EMPTY}
         return await self.store.read(read)
 
-    async def trending(self, n: int) -> dict[str, Any]:
+    async def trending(self, n: int, flt: Filters = DEFAULT) -> dict[str, Any]:
         async def read(view: AsyncRecView) -> dict[str, Any]:
             popular, trending = await view.lists()
             source = "trending" if trending else "popular"
-            rows = [(a, None, None) for a in (trending or popular)[:n]]
-            return {"version": view.version, "n": n, "source": source, "items": await self._items(view, rows)}
+            picked = await self._select(view, [(a, None, None) for a in (trending or popular)], n, flt, set())
+            items = self._items(picked, None)
+            return {"version": view.version, "n": n, "source": source, "filters": flt.active, "items": items,
+                    "message": None if items else EMPTY}
         return await self.store.read(read)

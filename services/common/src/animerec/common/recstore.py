@@ -15,11 +15,15 @@ Key layout (``P`` is the configured prefix, e.g. ``animerec:``; ``V`` a version 
                                         (publish drops them from the user's list)
     P rec:v:V:similar           hash    anime_id  -> JSON [[anime_id, score], ...] best first
     P rec:v:V:cards             hash    anime_id  -> JSON {title, main_pic, score, genres, url, type, ...}
+    P rec:v:V:neighbours        hash    anime_id  -> JSON [[anime_id, ...], [weight, ...]] item-item weights of
+                                        the published model's data, for fold-in of users outside the batch
     P rec:v:V:popular           string  JSON [anime_id, ...] best first
     P rec:v:V:trending          string  JSON [anime_id, ...] best first
     P rec:fresh:list:USER       string  JSON user list crawled on demand (outside versions, with a TTL):
                                         {"fetched_at": ..., "entries": [[anime_id, status, score|null,
                                         last_interaction_date|null], ...]}
+    P fb:hidden:USER            zset    anime_id -> unix time of a verified "not for me" (bounded, expiring)
+    P fb:liked:USER             zset    anime_id -> unix time of a verified like (bounded, expiring)
 
 A version's keys carry a staging TTL while they are written, so a publish that dies half-way leaves
 nothing behind for long; the switch removes that TTL from the new version and gives the previous one
@@ -45,7 +49,7 @@ try:  # a faster JSON decoder where the service ships one (the API does); the la
 except ImportError:  # pragma: no cover - depends on the installed extras
     _loads = json.loads
 
-HASHES = ("users", "seen", "similar", "cards")
+HASHES = ("users", "seen", "similar", "cards", "neighbours")
 STRINGS = ("popular", "trending")
 PARTS = ("meta", *HASHES, *STRINGS)
 HISTORY = 20
@@ -87,6 +91,13 @@ def decode_similar(raw: str | None, n: int | None = None) -> list[tuple[int, flo
     return None if raw is None else [(int(a), float(s)) for a, s in _loads(raw)[:n]]
 
 
+def decode_neighbours(raw: str | None) -> tuple[list[int], list[float]] | None:
+    if raw is None:
+        return None
+    ids, weights = _loads(raw)
+    return ids, weights
+
+
 def new_version() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
@@ -120,6 +131,10 @@ class Keys:
 
     def fresh_list_key(self, user: str) -> str:
         return f"{self.prefix}rec:fresh:list:{user_field(user)}"
+
+    def feedback_key(self, user: str, kind: str) -> str:
+        """The user's verified feedback of `kind` ("hidden" or "liked"), outside versions."""
+        return f"{self.prefix}fb:{kind}:{user_field(user)}"
 
 
 def fresh_list_payload(entries: Iterable[Sequence[Any]]) -> str:
@@ -235,11 +250,13 @@ class RecStore(Keys):
                 cards: Mapping[int, Mapping[str, Any]],
                 popular: Sequence[int], trending: Sequence[int],
                 seen: Mapping[str, Iterable[int]],
-                version: str | None = None, grace_seconds: int = 3600) -> str:
+                version: str | None = None, grace_seconds: int = 3600,
+                neighbours: Mapping[int, Iterable[Sequence[Any]]] | None = None) -> str:
         """Write a whole new version, then make it live atomically; returns the version id.
 
         `user_recs` values are (anime_id, score) or (anime_id, score, reason) best first; anime in the
-        user's `seen` set are dropped here so no reader can return them.
+        user's `seen` set are dropped here so no reader can return them. `neighbours` (anime_id -> (other anime,
+        weight) pairs) are the item-item weights the API folds users outside the batch in with.
         """
         if grace_seconds < 0:
             raise ValueError("grace_seconds must be >= 0")
@@ -250,7 +267,7 @@ class RecStore(Keys):
             raise ValueError(f"version {version} already exists; publish under a new id")
 
         seen_sets = {user_field(u): {int(a) for a in ids} for u, ids in seen.items()}
-        counts = {"users": 0, "similar": 0, "cards": 0}
+        counts = {"users": 0, "similar": 0, "cards": 0, "neighbours": 0}
 
         def user_rows() -> Iterator[tuple[str, str]]:
             for user, recs in user_recs.items():
@@ -275,9 +292,15 @@ class RecStore(Keys):
                 counts["cards"] += 1
                 yield str(int(anime_id)), _dumps(dict(card))
 
+        def neighbour_rows() -> Iterator[tuple[str, str]]:
+            for anime_id, pairs in (neighbours or {}).items():
+                pairs = list(pairs)
+                counts["neighbours"] += 1
+                yield str(int(anime_id)), _dumps([[int(p[0]) for p in pairs], [round(float(p[1]), 6) for p in pairs]])
+
         seen_rows = ((u, _dumps(sorted(ids))) for u, ids in seen_sets.items())
         for part, rows in (("users", user_rows()), ("seen", seen_rows), ("similar", similar_rows()),
-                           ("cards", card_rows())):
+                           ("cards", card_rows()), ("neighbours", neighbour_rows())):
             self._write_hash(self.version_key(version, part), rows)
 
         pipe = self.redis.pipeline(transaction=False)
@@ -285,7 +308,8 @@ class RecStore(Keys):
         pipe.set(self.version_key(version, "trending"), _dumps([int(a) for a in trending]), ex=STAGING_TTL)
         meta = {"version": version, "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "users": counts["users"], "seen": len(seen_sets), "similar": counts["similar"],
-                "cards": counts["cards"], "popular": len(popular), "trending": len(trending)}
+                "cards": counts["cards"], "neighbours": counts["neighbours"], "popular": len(popular),
+                "trending": len(trending)}
         pipe.hset(self.version_key(version, "meta"), mapping=meta)
         pipe.expire(self.version_key(version, "meta"), STAGING_TTL)
         pipe.execute()
@@ -417,6 +441,18 @@ class AsyncRecView:
         raw, seen = await self._run([("hget", (self.key("users"), field)), ("hget", (self.key("seen"), field))])
         return decode_recs(raw, n), decode_seen(seen)
 
+    async def user_recs_and_feedback(self, user: str, n: int | None = None
+                                     ) -> tuple[list[Rec] | None, list[int], list[int]]:
+        """(ranked list, hidden anime, liked anime) in one round trip; the marker is checked only on a miss."""
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hget(self.key("users"), user_field(user))
+        pipe.zrange(self.store.feedback_key(user, "hidden"), 0, -1)
+        pipe.zrange(self.store.feedback_key(user, "liked"), 0, -1)
+        raw, hidden, liked = await pipe.execute()
+        if raw is None and not await self._r.exists(self.key("meta")):
+            raise VersionGone(self.version)
+        return decode_recs(raw, n), [int(a) for a in hidden], [int(a) for a in liked]
+
     async def user_recs(self, user: str, n: int | None = None) -> list[Rec] | None:
         """One HGET on the hot path; the version marker is checked only when the user is missing."""
         raw = await self._r.hget(self.key("users"), user_field(user))
@@ -433,6 +469,14 @@ class AsyncRecView:
             return {}
         (values,) = await self._run([("hmget", (self.key("similar"), [str(int(a)) for a in anime_ids]))])
         return {int(a): decode_similar(raw, n) for a, raw in zip(anime_ids, values, strict=True) if raw is not None}
+
+    async def neighbours(self, anime_ids: Sequence[int]) -> dict[int, tuple[list[int], list[float]]]:
+        """Item-item weights of `anime_ids` (those without any are left out)."""
+        if not anime_ids:
+            return {}
+        (values,) = await self._run([("hmget", (self.key("neighbours"), [str(int(a)) for a in anime_ids]))])
+        return {int(a): decode_neighbours(raw) for a, raw in zip(anime_ids, values, strict=True)  # type: ignore[misc]
+                if raw is not None}
 
     async def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         if not ids:
@@ -510,3 +554,16 @@ class AsyncRecStore(Keys):
     async def user_list(self, user: str) -> dict[str, Any] | None:
         raw = await self.redis.get(self.fresh_list_key(user))
         return json.loads(raw) if raw else None
+
+    async def add_feedback(self, user: str, kind: str, anime_id: int, *, limit: int, ttl_seconds: int,
+                           remove_from: str | None = None) -> None:
+        """Remember a verified like/dislike: newest `limit` kept, the set expires `ttl_seconds` after the last one;
+        the opposite kind loses the anime (a like undoes an earlier "not for me" and the other way round)."""
+        key = self.feedback_key(user, kind)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zadd(key, {str(int(anime_id)): time.time()})
+        pipe.zremrangebyrank(key, 0, -limit - 1)
+        pipe.expire(key, ttl_seconds)
+        if remove_from:
+            pipe.zrem(self.feedback_key(user, remove_from), str(int(anime_id)))
+        await pipe.execute()

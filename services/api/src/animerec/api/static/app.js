@@ -53,6 +53,36 @@
     return node;
   }
 
+  function personal(source) { return source === "model" || source === "fold_in"; }
+
+  function show(body) {
+    app.dataset.version = body.version || "";
+    app.dataset.token = body.feedback_token || "";
+    app.dataset.crawl = body.crawl || "";
+    cardsBox.replaceChildren.apply(cardsBox, body.items.map(fill));
+    say(body.message, personal(body.source) ? "" : "notice");
+    const head = document.querySelector(".results-head h2");
+    if (head && personal(body.source)) head.textContent = "Picked for " + body.user;
+  }
+
+  // While the user's MyAnimeList profile is being fetched, ask again every second: the personal list
+  // replaces the fallback as soon as it exists, without a reload.
+  async function poll(tries) {
+    const crawl = app.dataset.crawl;
+    if (!app.dataset.user || (crawl !== "requested" && crawl !== "pending") || tries <= 0) return;
+    await new Promise(function (resolve) { setTimeout(resolve, 1000); });
+    try {
+      const url = "/v1/users/" + encodeURIComponent(app.dataset.user) + "/recommendations?n=" + top + "&sample=" +
+        count + (app.dataset.filters ? "&" + app.dataset.filters : "");
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      if (response.ok) {
+        const body = await response.json();
+        if (body.crawl !== "requested" && body.crawl !== "pending") { show(body); return; }
+      }
+    } catch (err) { /* the next try may work */ }
+    poll(tries - 1);
+  }
+
   async function others(event) {
     const user = app.dataset.user;
     if (!user) return;
@@ -60,16 +90,15 @@
     const button = event.submitter || document.getElementById("others");
     button.disabled = true;
     try {
-      const url = "/v1/users/" + encodeURIComponent(user) + "/recommendations?n=" + top + "&sample=" + count;
+      const url = "/v1/users/" + encodeURIComponent(user) + "/recommendations?n=" + top + "&sample=" + count +
+        (app.dataset.filters ? "&" + app.dataset.filters : "");
       const response = await fetch(url, { headers: { Accept: "application/json" } });
       const body = await response.json().catch(function () { return null; });
       if (!response.ok || !body) {
         say((body && body.error && body.error.message) || "Something went wrong; please try again.", "error");
         return;
       }
-      app.dataset.version = body.version || "";
-      cardsBox.replaceChildren.apply(cardsBox, body.items.map(fill));
-      say(body.message, body.source === "model" ? "" : "notice");
+      show(body);
     } catch (err) {
       say("We could not reach animerec; check your connection and try again.", "error");
     } finally {
@@ -80,12 +109,13 @@
   function feedback(card, action, keepalive) {
     const context = { surface: "web", position: Number(card.dataset.position || 0) };
     if (app.dataset.version) context.model_version = app.dataset.version.slice(0, 64);
+    const body = { user: app.dataset.user, anime_id: Number(card.dataset.animeId), action: action, context: context };
+    if (app.dataset.token) body.token = app.dataset.token;
     return fetch("/v1/feedback", {
       method: "POST",
       keepalive: !!keepalive,
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ user: app.dataset.user, anime_id: Number(card.dataset.animeId), action: action,
-                             context: context })
+      body: JSON.stringify(body)
     });
   }
 
@@ -103,7 +133,8 @@
       const response = await feedback(card, action, false);
       if (!response.ok) throw new Error(String(response.status));
       button.setAttribute("aria-pressed", "true");
-      say(action === "like" ? "Thanks! We'll show you more like this." : "Got it, fewer like this.", "");
+      if (action === "dislike") card.classList.add("hidden-by-user");
+      say(action === "like" ? "Thanks! We'll show you more like this." : "Got it: we won't show it again.", "");
     } catch (err) {
       say("Your feedback could not be saved right now; please try again.", "error");
     }
@@ -111,6 +142,7 @@
 
   const othersForm = document.querySelector("form.others");
   if (othersForm) othersForm.addEventListener("submit", others);
+  poll(30);
 
   // Covers come from another host; when one cannot load, show the placeholder instead of a broken image.
   document.addEventListener("error", function (event) {
