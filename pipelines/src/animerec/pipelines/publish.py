@@ -15,6 +15,8 @@ from typing import Any
 from animerec.common import cache, db
 from animerec.common.recstore import RecStore
 
+from . import foldin_export
+
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +34,7 @@ class Payload:
     popular: list[int] = field(default_factory=list)
     trending: list[int] = field(default_factory=list)
     seen: dict[str, list[int]] = field(default_factory=dict)
+    neighbours: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # fold-in weights for the API
 
 
 def latest_run(conn, pipeline: str, *, promoted_only: bool) -> str | None:
@@ -67,11 +70,11 @@ def gather(pg_url: str, *, user_run: str | None = None, anime_run: str | None = 
                 "ORDER BY anime_id, rank", (p.anime_run or "", list_length)):
             p.similar.setdefault(int(anime_id), []).append((int(similar_id), float(score)))
         for row in conn.execute("""SELECT anime_id, title, main_pic, score::float8, genres, anime_url, type,
-                                          num_episodes, members_count, start_date FROM processed.anime"""):
-            anime_id, title, pic, score, genres, url, kind, episodes, members, start = row
+                                          num_episodes, members_count, start_date, status FROM processed.anime"""):
+            anime_id, title, pic, score, genres, url, kind, episodes, members, start, status = row
             p.cards[int(anime_id)] = {"title": title, "main_pic": pic, "score": score, "genres": list(genres or []),
                                       "url": url, "type": kind, "num_episodes": episodes, "members": members,
-                                      "start_date": start.isoformat() if start else None}
+                                      "start_date": start.isoformat() if start else None, "status": status}
         p.popular = [r[0] for r in conn.execute(
             """SELECT anime_id FROM processed.user_anime
                WHERE status IS DISTINCT FROM 'dropped' AND status IS DISTINCT FROM 'plan_to_watch'
@@ -92,6 +95,7 @@ def gather(pg_url: str, *, user_run: str | None = None, anime_run: str | None = 
                 """SELECT u.user_name, array_agg(ua.anime_id ORDER BY ua.anime_id) FROM processed.user_anime ua
                    JOIN processed."user" u USING (user_id) GROUP BY u.user_name"""):
             p.seen[name] = [int(a) for a in ids]
+        p.neighbours = foldin_export.load(conn)
     return p
 
 
@@ -101,7 +105,7 @@ def publish(pg_url: str, redis_url: str, redis_prefix: str, *, grace_seconds: in
     store = RecStore(cache.client(redis_url, socket_timeout=30.0), redis_prefix)
     version = store.publish(user_recs=payload.user_recs, similar=payload.similar, cards=payload.cards,
                             popular=payload.popular, trending=payload.trending, seen=payload.seen,
-                            grace_seconds=grace_seconds)
+                            grace_seconds=grace_seconds, neighbours=payload.neighbours)
     log.info("published", extra={"version": version, "user_run": payload.user_run, "anime_run": payload.anime_run,
                                  "users": len(payload.user_recs), "similar": len(payload.similar)})
     return version, payload
