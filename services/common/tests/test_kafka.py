@@ -146,3 +146,24 @@ def test_lag_follows_fetch_high_watermark(core_settings, unique):
     with EventConsumer(core_settings, group, [name]) as consumer:
         consumer.commit(drain(consumer, 4, timeout=20)[:4])
     assert sum(consumer_lag(core_settings, group, name).values()) == 5
+
+
+def test_dead_letter_is_cut_to_the_limit_with_size_and_hash_of_the_original():
+    import hashlib
+
+    from animerec.common import contracts
+    from animerec.common.kafka import build_dead_letter
+    raw = b"\xff" * 400_000  # every invalid byte becomes a 3-byte U+FFFD: 1.2 MB of text uncut
+    letter = build_dead_letter("landing.validate", "not JSON \ud800", raw, topic="t", partition=2, offset=9,
+                               key="k\udc80", max_bytes=1000)
+    msg = letter.message
+    assert len(msg["payload"].encode()) <= 1000 and msg["payload"].startswith("\ufffd")
+    assert msg["payload_bytes"] == 400_000 and msg["payload_truncated"] is True
+    assert msg["payload_sha256"] == hashlib.sha256(raw).hexdigest()
+    assert letter.id == "t/2/9" and letter.key.startswith("k\ufffd")
+    contracts.validate("dead_letter", msg)
+    json.dumps(msg).encode()  # every string encodable: no lone surrogate left
+    small = build_dead_letter("s", "e", "ok é").message
+    assert small["payload"] == "ok é" and small["payload_truncated"] is False
+    # A cut never splits a character.
+    assert build_dead_letter("s", "e", "é" * 10, max_bytes=5).message["payload"] == "éé"

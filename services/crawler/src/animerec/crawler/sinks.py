@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from animerec.common import contracts
 from animerec.common.config import CoreSettings
-from animerec.common.kafka import EventProducer, now_iso, topic_name
+from animerec.common.kafka import EventProducer, build_dead_letter, topic_name
 
 SINKS = ("jsonl", "postgres", "kafka")
 
@@ -29,11 +29,7 @@ def _done(value: Any = None) -> Future:
 
 def dead_letter_message(stage: str, error: str, payload: bytes | str, url: str | None, key: str | None,
                         max_bytes: int) -> dict[str, Any]:
-    if isinstance(payload, bytes):
-        payload = payload[:max_bytes].decode("utf-8", errors="replace")
-    return {"stage": stage, "error": (error or "unknown error")[:4000], "payload": payload[:max_bytes],
-            "source_topic": None, "source_partition": None, "source_offset": None, "key": key, "url": url,
-            "failed_at": now_iso()}
+    return build_dead_letter(stage, error, payload, key=key, url=url, max_bytes=max_bytes).message
 
 
 class Sink:
@@ -105,11 +101,12 @@ class KafkaSink(Sink):
         return future
 
     def emit(self, key: str, item: dict[str, Any]) -> Future:
-        return self._bridge(self.producer.send(self.topic, item, key=key), item)
+        # The spider validated the item (spiders.check) just before: one check per hop.
+        return self._bridge(self.producer.send(self.topic, item, key=key, check=False), item)
 
     def dead_letter(self, stage, error, payload, *, url=None, key=None) -> Future:
-        message = dead_letter_message(stage, error, payload, url, key, self.dead_letter_max_bytes)
-        return self._bridge(self.producer.send(self.dlq_topic, message, key=key or url, schema="dead_letter"), message)
+        letter = build_dead_letter(stage, error, payload, key=key, url=url, max_bytes=self.dead_letter_max_bytes)
+        return self._bridge(self.producer.send_dead_letter(letter), letter.message)
 
     def close(self) -> None:
         self.producer.flush(30)
