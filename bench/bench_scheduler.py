@@ -15,10 +15,10 @@ import psycopg
 from run import Row
 
 from animerec.common import config, db, kafka, migrate
-from animerec.common.kafka import EventProducer, topic_name
+from animerec.common.kafka import EventProducer
 from animerec.devkit import tansu
 from animerec.devkit.fixtures import PG_SERVER
-from animerec.scheduler import scheduler
+from animerec.scheduler import scheduler, store
 from animerec.scheduler.settings import SchedulerSettings
 
 
@@ -56,14 +56,14 @@ def run(quick: bool) -> list[Row]:
         base_core = dataclasses.replace(core, topic_prefix="base.")
         kafka.ensure_topics(base_core)
         kafka.ensure_topics(core)
-        messages = [scheduler.message("anime", f"https://myanimelist.net/anime/{i + 1}", "mal", now, 0)
+        messages = [store.message(store.Request("anime", f"https://myanimelist.net/anime/{i + 1}", "mal"), now)
                     for i in range(n)]
         with EventProducer(base_core, "bench") as producer:
-            producer.send_all(topic_name(base_core, "schedule_anime"), [(m["url"], m) for m in messages[:100]],
-                               schema="schedule_request")
+            producer.send_all(store.topic(base_core, "anime"), [(m["url"], m) for m in messages[:100]],
+                               schema=store.SCHEMA)
             started = time.perf_counter()
-            producer.send_all(topic_name(base_core, "schedule_anime"), [(m["url"], m) for m in messages],
-                               schema="schedule_request")
+            producer.send_all(store.topic(base_core, "anime"), [(m["url"], m) for m in messages],
+                               schema=store.SCHEMA)
             raw = time.perf_counter() - started
         with EventProducer(core, "bench") as producer:
             started = time.perf_counter()

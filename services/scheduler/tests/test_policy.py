@@ -116,8 +116,3 @@ def test_backlog_counts_each_state(sched_db):
     with psycopg.connect(sched_db.url) as conn:
         got = policy.backlog(conn, "anime", settings, T0)
     assert got == {"total": 4, "never_scheduled": 1, "in_flight": 1, "backing_off": 1, "given_up": 1}
-
-
-def test_unknown_kind_is_refused():
-    with pytest.raises(ValueError, match="kind must be one of"):
-        policy.table("manga")

@@ -10,7 +10,8 @@ import click
 from animerec.common import config
 from animerec.common.config import ConfigError
 
-from .settings import KINDS, SchedulerSettings
+from .settings import SchedulerSettings
+from .store import KINDS
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,8 @@ from typing import Any
 
 from psycopg import sql
 
-from .settings import KINDS, SchedulerSettings
-
-TABLES = {"anime": "anime_schedule", "profile": "profile_schedule"}
+from .settings import SchedulerSettings
+from .store import table
 
 # A URL is settled once it was crawled or failed after it was last scheduled.
 _IN_FLIGHT = """
@@ -53,11 +52,6 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
 
-_MARK = """
-UPDATE {table} SET last_scheduled_date = %(now)s, scheduled_count = scheduled_count + 1
-WHERE url = ANY(%(urls)s)
-"""
-
 _BACKLOG = f"""
 SELECT count(*) AS total,
        count(*) FILTER (WHERE last_scheduled_date IS NULL) AS never_scheduled,
@@ -72,12 +66,6 @@ FROM {{table}}
 class Candidate:
     url: str
     scheduled_count: int
-
-
-def table(kind: str) -> sql.Identifier:
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    return sql.Identifier(TABLES[kind])
 
 
 def params(settings: SchedulerSettings, now: datetime) -> dict[str, Any]:
@@ -96,10 +84,6 @@ def select_query(kind: str) -> sql.Composed:
     return sql.SQL(_SELECT).format(table=table(kind))
 
 
-def mark_query(kind: str) -> sql.Composed:
-    return sql.SQL(_MARK).format(table=table(kind))
-
-
 def backlog_query(kind: str) -> sql.Composed:
     return sql.SQL(_BACKLOG).format(table=table(kind))
 
@@ -108,10 +92,6 @@ def pick(conn, kind: str, settings: SchedulerSettings, now: datetime, limit: int
     """Lock and return up to `limit` URLs by the policy; the caller's transaction holds the locks."""
     rows = conn.execute(select_query(kind), {**params(settings, now), "limit": limit}).fetchall()
     return [Candidate(url, count) for url, count in rows]
-
-
-def mark_scheduled(conn, kind: str, urls: list[str], now: datetime) -> int:
-    return conn.execute(mark_query(kind), {"urls": urls, "now": now}).rowcount
 
 
 def backlog(conn, kind: str, settings: SchedulerSettings, now: datetime) -> dict[str, int]:

@@ -15,14 +15,12 @@ from datetime import UTC, datetime
 import psycopg
 
 from animerec.common.config import CoreSettings
-from animerec.common.kafka import EventProducer, topic_name
+from animerec.common.kafka import EventProducer
 
-from . import metrics, policy
+from . import metrics, policy, store
 from .settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
-
-TOPICS = {"anime": "schedule_anime", "profile": "schedule_profile"}
 
 
 @dataclass
@@ -37,34 +35,6 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return not self.failed
-
-
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def message(kind: str, url: str, source: str, now: datetime, scheduled_count: int) -> dict:
-    return {"url": url, "kind": kind, "source": source, "scheduled_at": _iso(now), "attempt": scheduled_count + 1}
-
-
-def publish(producer: EventProducer, topic: str, messages: list[dict], timeout: float) -> tuple[list[str], dict]:
-    """Send every message keyed by URL; return (acknowledged URLs, {url: error} for the rest)."""
-    futures = []
-    failed: dict[str, str] = {}
-    for msg in messages:
-        try:
-            futures.append((msg["url"], producer.send(topic, msg, key=msg["url"], schema="schedule_request")))
-        except Exception as exc:  # schema or buffer errors: this URL stays unscheduled
-            failed[msg["url"]] = f"{type(exc).__name__}: {exc}"
-    producer.flush(timeout)
-    acked = []
-    for url, future in futures:
-        try:
-            future.get(timeout)
-            acked.append(url)
-        except Exception as exc:
-            failed[url] = f"{type(exc).__name__}: {exc}"
-    return acked, failed
 
 
 def run(core: CoreSettings, settings: SchedulerSettings, kind: str, *, limit: int | None = None,
@@ -83,11 +53,11 @@ def run(core: CoreSettings, settings: SchedulerSettings, kind: str, *, limit: in
                 picked = policy.pick(conn, kind, settings, now, limit)
                 result.picked = [c.url for c in picked]
                 if picked and not dry_run:
-                    msgs = [message(kind, c.url, settings.source, now, c.scheduled_count) for c in picked]
-                    acked, result.failed = publish(producer, topic_name(core, TOPICS[kind]), msgs,
-                                                   settings.publish_timeout_s)
-                    policy.mark_scheduled(conn, kind, acked, now)
-                    result.scheduled = acked
+                    assert producer is not None
+                    requests = [store.Request(kind, c.url, settings.source, c.scheduled_count + 1) for c in picked]
+                    outcome = store.schedule(conn, producer, core, requests, now, settings.publish_timeout_s)
+                    result.scheduled = [r.url for r in outcome.scheduled]
+                    result.failed = outcome.failed
             result.backlog = policy.backlog(conn, kind, settings, now)
     finally:
         if own_producer:

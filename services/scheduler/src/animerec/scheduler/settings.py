@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from animerec.common.config import setting
 
-KINDS = ("anime", "profile")
 SOURCES = ("mal", "jikan")
 
 
