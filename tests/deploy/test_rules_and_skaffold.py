@@ -89,13 +89,29 @@ def test_pipeline_submitter_compiles_with_the_charts_gpu_settings(renders, monke
             self.host = host
 
         def create_run_from_pipeline_package(self, package, arguments, run_name, experiment_name):
-            submitted.append((self.host, Path(package), run_name, experiment_name))
+            submitted.append((self.host, Path(package), run_name, experiment_name, arguments))
             return type("Run", (), {"run_id": f"run-{len(submitted)}"})()
 
     monkeypatch.setattr(kfp, "Client", Client)
     assert _submit_module().main() == 0
-    assert [(h, p.name, e) for h, p, _, e in submitted] == [
+    assert [(h, p.name, e) for h, p, _, e, _ in submitted] == [
         ("http://ml-pipeline.kubeflow.svc:8888", "user-anime.yaml", "animerec"),
         ("http://ml-pipeline.kubeflow.svc:8888", "anime-anime.yaml", "animerec")]
     compiled = (tmp_path / "user-anime.yaml").read_text()
     assert "nvidia.com/gpu" in compiled and "animerec/pipelines:0.1.0" in compiled
+    # Issue 14 item 3: every input the pipelines require is passed, and no URL or password is a run argument;
+    # the tasks that reach PostgreSQL and Redis read the URLs from the chart's Secrets.
+    secrets = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    for _, package, _, _, arguments in submitted:
+        assert arguments == {"publish": True}
+        docs = list(yaml.safe_load_all(package.read_text()))
+        params = docs[0]["root"]["inputDefinitions"]["parameters"]
+        assert {n for n, p in params.items() if not p.get("isOptional")} <= set(arguments)
+        assert "postgresql://" not in package.read_text() and "redis://" not in package.read_text()
+        executors = docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+        bound = {name: {(s["secretName"], k["secretKey"], k["envVar"]) for s in spec.get("secretAsEnv", [])
+                        for k in s["keyToEnv"]} for name, spec in executors.items()}
+        pg = (secrets["ANIMEREC_POSTGRES_URL"]["name"], secrets["ANIMEREC_POSTGRES_URL"]["key"], "ANIMEREC_POSTGRES_URL")
+        redis = (secrets["ANIMEREC_REDIS_URL"]["name"], secrets["ANIMEREC_REDIS_URL"]["key"], "ANIMEREC_REDIS_URL")
+        assert pg in bound["exec-extract-world"] and pg in bound["exec-record-run"]
+        assert {pg, redis} <= bound["exec-publish-lists"]

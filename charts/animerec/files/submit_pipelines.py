@@ -1,8 +1,9 @@
 """Compile animerec's training pipelines and submit one run of each to Kubeflow Pipelines.
 
 Run by the chart's pipelines CronJob inside the pipelines image (which ships kfp). Compilation bakes the
-GPU settings (ANIMEREC_PIPELINES_GPU_*) into the training components; this Job itself needs no GPU and does
-not wait for the runs: the pipelines report their own metrics and promote models themselves.
+GPU settings (ANIMEREC_PIPELINES_GPU_*) and the names of the Secrets holding the database URLs
+(ANIMEREC_PIPELINES_*_SECRET) into the components; this Job itself needs no GPU and does not wait for the runs:
+each run records, promotes and publishes its lists itself and pushes its publish time for the overdue alert.
 """
 
 from __future__ import annotations
@@ -13,6 +14,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+# Run arguments: publish the run's lists when it is promoted (the pipeline's last step).
+ARGUMENTS = {"publish": True}
+
+
+def required_inputs(spec: dict) -> set[str]:
+    """Root inputs of a compiled pipeline without a default value."""
+    params = spec.get("root", {}).get("inputDefinitions", {}).get("parameters", {})
+    return {name for name, p in params.items() if not p.get("isOptional") and "defaultValue" not in p}
 
 
 def main() -> int:
@@ -28,11 +39,20 @@ def main() -> int:
 
     import kfp  # imported late: compile errors above should not wait on kfp's import
 
+    import yaml
+
     client = kfp.Client(host=endpoint)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     for name in names:
+        package = out / f"{name}.yaml"
+        # Nothing secret travels as a run argument: the tasks read the URLs from Secrets (use_secret_as_env).
+        required = required_inputs(next(yaml.safe_load_all(package.read_text())))
+        if required - set(ARGUMENTS):
+            print(f"{name}: the pipeline requires {sorted(required - set(ARGUMENTS))}, which this Job does not "
+                  "pass", file=sys.stderr)
+            return 2
         run = client.create_run_from_pipeline_package(
-            str(out / f"{name}.yaml"), arguments={}, run_name=f"{name}-{stamp}", experiment_name=experiment,
+            str(package), arguments=dict(ARGUMENTS), run_name=f"{name}-{stamp}", experiment_name=experiment,
         )
         print(f"submitted {name}: run {run.run_id} in experiment {experiment}", flush=True)
     return 0
