@@ -47,7 +47,8 @@ def test_bad_feedback_bodies_are_a_4xx(client, body):
 
 
 def test_huge_bodies_are_refused_without_reading_them_all(client):
-    r = client.post("/v1/feedback", content=b"{" + b" " * 5_000_000 + b"}", headers={"content-type": "application/json"})
+    r = client.post("/v1/feedback", content=b"{" + b" " * 5_000_000 + b"}",
+                    headers={"content-type": "application/json"})
     assert r.status_code == 413
     for route in ("/v1/users/Xinil/recommendations", "/v1/trending", "/"):
         assert client.post(route, content=b"x" * 1_000_000).status_code == 405

@@ -6,7 +6,7 @@ import datetime as dt
 
 from animerec.crawler import urls
 from animerec.crawler.parsers.base import Ctx, anime_id_of, first, has_class, json_body
-from animerec.crawler.parsers.values import iso_z, mmddyy, to_int
+from animerec.crawler.parsers.values import clean, iso_z, mmddyy, to_int
 
 # load.json's numeric statuses (7 = "all" is a filter, never an entry status).
 LIST_STATUS = {1: "watching", 2: "completed", 3: "on_hold", 4: "dropped", 6: "plan_to_watch"}
@@ -48,7 +48,7 @@ def parse_animelist(ctx: Ctx, body: bytes) -> None:
         score = to_int(entry.get("score"))
         progress = to_int(entry.get("num_watched_episodes"))
         ctx.item("animelist_entry", user_name=name, anime_id=aid,
-                 anime_title=None if title is None else str(title),  # numeric titles arrive as JSON numbers
+                 anime_title=None if title is None else clean(str(title)),  # numeric titles arrive as JSON numbers
                  status=status, score=score if score and 1 <= score <= 10 else None,
                  progress=progress if progress is not None and progress >= 0 else None,
                  last_interaction_date=_last_interaction(entry))

@@ -7,6 +7,7 @@ never a crash. Times on MAL pages carry no zone; they are read as UTC.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 _MONTHS = {m: i for i, m in enumerate(
@@ -14,13 +15,25 @@ _MONTHS = {m: i for i, m in enumerate(
 _INT = re.compile(r"-?\d[\d,]*")
 _FLOAT = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _SPACE = re.compile(r"\s+")
+# An HTML character reference left in text after parsing: MAL escapes some fields twice ("&amp;#039;"), and
+# catalogue titles carry "&#039;"; only well-formed references with their ';' are touched ("Girls & Panzer" stays).
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def unescape(text: str) -> str:
+    """Replace leftover character references ("Roberta&#039;s" -> "Roberta's"), twice-escaped ones included."""
+    for _ in range(2):
+        if "&" not in text:
+            break
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    return text
 
 
 def clean(text: str | None) -> str | None:
-    """Collapse whitespace (prettified pages indent every text node); empty -> None."""
+    """Collapse whitespace (prettified pages indent every text node), unescape leftover entities; empty -> None."""
     if text is None:
         return None
-    text = _SPACE.sub(" ", str(text)).strip()
+    text = _SPACE.sub(" ", unescape(str(text))).strip()
     return text or None
 
 
