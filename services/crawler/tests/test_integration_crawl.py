@@ -99,6 +99,9 @@ def test_seed_schedule_crawl_survives_a_killed_worker(settings, procs):
         extra = "https://myanimelist.net/anime/2"
         queued = httpx.post(f"{base}/crawl", json=[extra], timeout=30)
         assert queued.status_code == 202 and queued.json()["scheduled"][0]["url"] == extra
+        with psycopg.connect(settings.postgres_url) as conn:   # marked scheduled once Kafka acknowledged it
+            assert conn.execute("SELECT scheduled_count, last_scheduled_date IS NOT NULL FROM anime_schedule "
+                                "WHERE url = %s", (extra,)).fetchone() == (1, True)
 
         # Schedule everything seeded; one worker starts and is killed mid-crawl.
         sched = config.load(SchedulerSettings, {}, recrawl_min_age_hours=1)

@@ -18,37 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg import sql
 
 from animerec.crawler import urls
+from animerec.scheduler import store
 
 from . import metrics
 
 log = logging.getLogger(__name__)
-
-TABLES = {"anime": "anime_schedule", "profile": "profile_schedule"}
-
-_INSPECTED = """
-INSERT INTO {table} AS s (url, inspected_count, last_inspected_date)
-SELECT * FROM unnest(%(urls)s::text[], %(counts)s::int[], %(dates)s::timestamptz[])
-ON CONFLICT (url) DO UPDATE SET
-    inspected_count = s.inspected_count + EXCLUDED.inspected_count,
-    last_inspected_date = GREATEST(s.last_inspected_date, EXCLUDED.last_inspected_date)
-"""
-_CRAWLED = """
-INSERT INTO {table} AS s (url, last_crawled_date, crawled_count)
-SELECT u, %(now)s, %(inc)s FROM unnest(%(urls)s::text[]) AS u
-ON CONFLICT (url) DO UPDATE SET
-    last_crawled_date = GREATEST(s.last_crawled_date, EXCLUDED.last_crawled_date),
-    crawled_count = s.crawled_count + EXCLUDED.crawled_count,
-    error_count = 0
-"""
-_FAILED = """
-INSERT INTO {table} AS s (url, error_count, last_error, last_error_date)
-SELECT u, 1, e, %(now)s FROM unnest(%(urls)s::text[], %(errors)s::text[]) AS t(u, e)
-ON CONFLICT (url) DO UPDATE SET
-    error_count = s.error_count + 1, last_error = EXCLUDED.last_error, last_error_date = EXCLUDED.last_error_date
-"""
 
 
 def kind_of(url: str) -> str | None:
@@ -74,23 +50,13 @@ class Batch:
 
 
 def write(conn: psycopg.Connection, batch: Batch, now: datetime) -> None:
-    """One transaction for the whole batch; URLs sorted so concurrent workers lock rows in one order."""
+    """One transaction for the whole batch; the store sorts URLs so concurrent workers lock rows in one order."""
     with conn.transaction():
-        for kind, table in TABLES.items():
-            ident = sql.Identifier(table)
-            seen = batch.inspected[kind]
-            if seen:
-                keys = sorted(seen)
-                conn.execute(sql.SQL(_INSPECTED).format(table=ident), {
-                    "urls": keys, "counts": [seen[u] for u in keys], "dates": [batch.inspected_at[u] for u in keys]})
-            for group, inc in ((batch.crawled[kind], 1), (batch.refreshed[kind] - batch.crawled[kind], 0)):
-                if group:
-                    conn.execute(sql.SQL(_CRAWLED).format(table=ident), {"urls": sorted(group), "now": now, "inc": inc})
-            failed = batch.failed[kind]
-            if failed:
-                keys = sorted(failed)
-                conn.execute(sql.SQL(_FAILED).format(table=ident),
-                             {"urls": keys, "errors": [failed[u][:2000] for u in keys], "now": now})
+        for kind in store.KINDS:
+            store.mark_inspected(conn, kind, batch.inspected[kind], batch.inspected_at)
+            store.mark_crawled(conn, kind, batch.crawled[kind], now)
+            store.mark_crawled(conn, kind, batch.refreshed[kind] - batch.crawled[kind], now, count=False)
+            store.mark_failed(conn, kind, batch.failed[kind], now)
 
 
 class Bookkeeper:

@@ -22,29 +22,20 @@ from typing import Any
 
 import psycopg
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from psycopg import sql
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from animerec.common.config import CoreSettings
-from animerec.common.kafka import EventProducer, topic_name
+from animerec.common.kafka import EventProducer
+from animerec.scheduler import store
 
 from . import runtime, sinks, targets
 from .settings import CrawlerSettings
 from .targets import TargetError
 
 log = logging.getLogger(__name__)
-
-SCHEDULE_TOPICS = {"anime": "schedule_anime", "profile": "schedule_profile"}
-SCHEDULE_TABLES = {"anime": "anime_schedule", "profile": "profile_schedule"}
-_MARK_SCHEDULED = """
-INSERT INTO {table} AS s (url, last_scheduled_date, scheduled_count) VALUES (%s, %s, 1)
-ON CONFLICT (url) DO UPDATE SET last_scheduled_date = EXCLUDED.last_scheduled_date,
-                                scheduled_count = s.scheduled_count + 1
-"""
-
 
 class BadRequest(Exception):
     def __init__(self, status: int, message: str, details: Any = None) -> None:
@@ -163,22 +154,19 @@ class CrawlService:
             return None
 
     def _schedule(self, wanted: list[targets.Target]) -> list[dict[str, str]]:
-        """Publish schedule requests (keyed by URL) and, once acknowledged, mark the URLs scheduled."""
+        """Publish schedule requests (keyed by URL) and, once all are acknowledged, mark the URLs scheduled;
+        the rows stay locked meanwhile, so a scheduler run cannot publish the same URLs at the same time."""
+        if self.producer is None:
+            raise RuntimeError("no Kafka producer")
         now = datetime.now(UTC)
-        stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        futures = []
-        for target in wanted:
-            message = {"url": target.url, "kind": target.kind, "source": target.source, "scheduled_at": stamp,
-                       "attempt": 1}
-            futures.append(self.producer.send(topic_name(self.core, SCHEDULE_TOPICS[target.kind]), message,
-                                              key=target.url, schema="schedule_request"))
-        self.producer.flush(30)
-        for future in futures:
-            future.get(30)
-        with psycopg.connect(self.core.postgres_url) as conn:
-            for target in wanted:
-                conn.execute(sql.SQL(_MARK_SCHEDULED).format(table=sql.Identifier(SCHEDULE_TABLES[target.kind])),
-                             (target.url, now))
+        with psycopg.connect(self.core.postgres_url) as conn, conn.transaction():
+            attempts = {kind: store.lock(conn, kind, [t.url for t in wanted if t.kind == kind]) for kind in store.KINDS}
+            requests = [store.Request(t.kind, t.url, t.source, attempts[t.kind][t.url]) for t in wanted]
+            outcome = store.schedule(conn, self.producer, self.core, requests, now, timeout=30)
+        if outcome.failed:
+            url, error = next(iter(outcome.failed.items()))
+            raise RuntimeError(f"{len(outcome.failed)} of {len(requests)} URLs not acknowledged by Kafka "
+                               f"(first: {url}: {error})")
         return [{"url": t.url, "kind": t.kind, "source": t.source} for t in wanted]
 
     async def _seed(self, request: Request, name: str) -> JSONResponse:

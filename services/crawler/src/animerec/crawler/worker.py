@@ -20,7 +20,8 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from animerec.common.config import CoreSettings
-from animerec.common.kafka import Event, EventConsumer, EventProducer, topic_name
+from animerec.common.kafka import Event, EventConsumer, EventProducer
+from animerec.scheduler import store
 
 from . import metrics, runtime, sinks
 from .jobs import JobResult
@@ -29,9 +30,6 @@ from .settings import CrawlerSettings
 from .targets import TargetError, resolve
 
 log = logging.getLogger(__name__)
-
-TOPIC_KINDS = {"schedule_anime": "anime", "schedule_profile": "profile"}
-
 
 @dataclass
 class Pending:
@@ -60,7 +58,7 @@ class Worker:
         self.settings = settings
         self.engine = engine
         self.dead_letters = dead_letters
-        self.topics = {topic_name(core, key): kind for key, kind in TOPIC_KINDS.items()}
+        self.topics = store.kinds_by_topic(core)
         self.consumer = EventConsumer(core, settings.group, [], max_poll_records=settings.max_inflight)
         self.consumer.kafka.subscribe(list(self.topics), listener=_Rebalance(self))
         self.tracker = OffsetTracker()
