@@ -83,21 +83,30 @@ def test_import_dataset_loads_the_processed_tables(pg_url, tmp_path, small_world
 def test_evaluate_prints_every_model_and_baseline_as_json(tmp_path, small_world):
     ratings, anime = _tiny_csvs(tmp_path, small_world)
     tiny = ["epochs=2", "embedding_dim=8", "candidates=40", "popular_candidates=10", "ranking_epochs=3",
-            "ranking_list_size=16", "als_factors=8", "als_iterations=3", "tf_threads=1"]
+            "ranking_list_size=16", "tf_threads=1", "tune_trials=3"]
     args = ["evaluate", "--ratings", str(ratings), "--anime", str(anime), "--k", "10", "--format", "json"]
     for p in tiny:
         args += ["--param", p]
     result = CliRunner().invoke(main, args, env={"ANIMEREC_LOG_LEVEL": "WARNING"})
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output[result.output.index("["):])
-    by_model = {r["model"]: r for r in rows}
-    assert set(by_model) == {"popularity", "item_item", "als", "retrieval", "pointwise", "listwise"}
-    assert {m for m, r in by_model.items() if r["baseline"]} == {"popularity", "item_item", "als"}
-    for r in rows:
-        for metric in ("recall@10", "ndcg@10", "map@10", "coverage@10"):
+    out = json.loads(result.output[result.output.index("{"):])
+    by_model = {r["model"]: r for r in out["results"]}
+    baselines = {"popularity", "item_knn", "ease", "rp3beta", "als"}
+    assert set(by_model) == baselines | {"retrieval", "pointwise", "listwise"}
+    assert {m for m, r in by_model.items() if r["baseline"]} == baselines
+    for r in out["results"]:
+        for metric in ("recall@10", "ndcg@10", "map@10", "coverage@10", "top1_share"):
             assert 0.0 <= r[metric] <= 1.0
-    # The generated world has taste clusters: the co-occurrence baseline must beat popularity.
-    assert by_model["item_item"]["ndcg@10"] > by_model["popularity"]["ndcg@10"]
+        assert 0.0 <= r["popularity_pct@10"] <= 100.0 and r["distinct_share@10"] > 0
+    for name in baselines - {"popularity"}:
+        assert by_model[name]["params"] and 0.0 < by_model[name]["val_ndcg@10"] <= 1.0
+    # The generated world has taste clusters: the collaborative baselines must beat popularity.
+    assert by_model["ease"]["ndcg@10"] > by_model["popularity"]["ndcg@10"]
+    # What gets published is never a model below the best tuned baseline on validation.
+    d = out["decision"]
+    best = max(baselines, key=lambda n: by_model[n]["val_ndcg@10"])
+    assert d["baseline"] == best
+    assert d["model"] == best or (d["promoted"] and by_model[d["model"]]["val_ndcg@10"] > by_model[best]["val_ndcg@10"])
 
 
 def test_evaluate_rejects_unknown_params(tmp_path):

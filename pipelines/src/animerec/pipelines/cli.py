@@ -117,31 +117,97 @@ def pipeline_compile(out: Path, names: tuple[str, ...]) -> None:
         click.echo(f"wrote {path}")
 
 
+ratings_option = click.option("--ratings", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+                              help="Ratings CSV: user_id, anime_id[, rating|score][, watching_status|status]"
+                                   "[, timestamp] (see README, Evaluate on your own dataset)")
+anime_option = click.option("--anime", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+                            help="Anime catalogue CSV: anime_id|mal_id, name|title[, genre, type, ...]")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+
+
+def _load_world(ratings: Path, anime: Path, min_score: int):
+    """The world of two CSVs, with what was dropped or merged reported on stderr."""
+    from .data import DatasetError, load_csv_world
+    try:
+        world, report = load_csv_world(ratings, anime, min_score)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.lines():
+        click.echo(line, err=True)
+    return world
+
+
+def _run(world, s, k: int, learned: bool):
+    from .compare import run_user_anime
+    try:
+        return run_user_anime(world, s, k, learned=learned)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _print_results(ev, k: int, fmt: str) -> None:
+    from .evaluation import markdown_report, params_lines, text_table
+    if fmt == "json":
+        click.echo(json.dumps({"results": [r.row() for r in ev.results], "decision": ev.decision.__dict__,
+                               "seconds": {n: round(v, 1) for n, v in ev.seconds.items()}}, indent=2))
+    elif fmt == "markdown":
+        click.echo(markdown_report("user -> anime models", ev.results, k, ev.decision, []))
+    else:
+        click.echo(text_table(ev.results, k))
+        click.echo(f"\ntuned on validation (NDCG@{k}):")
+        for line in params_lines(ev.results):
+            click.echo(f"  {line}")
+        click.echo(f"\npublished: {ev.decision.model}: {ev.decision.reason}")
+
+
 @click.command("evaluate")
-@click.option("--ratings", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-@click.option("--anime", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@ratings_option
+@anime_option
 @click.option("--k", type=click.IntRange(1, 1000), default=None, help="Metric cut-off (default: ANIMEREC_PIPELINES_K)")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+@format_option
 @param_option
 def evaluate(ratings: Path, anime: Path, k: int | None, fmt: str, params: tuple[str, ...]) -> None:
-    """Compare the user-anime models with the baselines on any ratings CSV + catalogue, same split."""
-    from .compare import evaluate_user_anime
-    from .data import DatasetError, world_from_csv
-    from .evaluation import markdown_table, text_table
+    """Compare the user-anime models with the five tuned baselines on any ratings CSV + catalogue:
+    same split, tuning on a validation split carved from train, test figures, promotion decision."""
     s = _settings(params)
     k = k or s.k
-    try:
-        world = world_from_csv(ratings, anime)
-        results, decision = evaluate_user_anime(world, s, k)
-    except (DatasetError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    if fmt == "json":
-        click.echo(json.dumps([r.row() for r in results], indent=2))
-    elif fmt == "markdown":
-        click.echo(markdown_table(results, k))
-    else:
-        click.echo(text_table(results, k))
-        click.echo(f"\n{decision.reason}")
+    _print_results(_run(_load_world(ratings, anime, s.positive_min_score), s, k, learned=True), k, fmt)
+
+
+@click.command("tune")
+@ratings_option
+@anime_option
+@click.option("--k", type=click.IntRange(1, 1000), default=None, help="Metric cut-off (default: ANIMEREC_PIPELINES_K)")
+@format_option
+@param_option
+def tune(ratings: Path, anime: Path, k: int | None, fmt: str, params: tuple[str, ...]) -> None:
+    """Tune the five baselines (popularity, item-kNN, EASE, RP3beta, ALS) on a validation split carved
+    from train (budget: ANIMEREC_PIPELINES_TUNE_TRIALS trials each); print validation and test
+    figures and the chosen values."""
+    s = _settings(params)
+    k = k or s.k
+    _print_results(_run(_load_world(ratings, anime, s.positive_min_score), s, k, learned=False), k, fmt)
+
+
+@click.command("recommend")
+@ratings_option
+@anime_option
+@click.option("--k", type=click.IntRange(1, 1000), default=20, show_default=True, help="Anime per user")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="CSV to write: user_id, anime_id, rank, model")
+@param_option
+def recommend(ratings: Path, anime: Path, k: int, out: Path, params: tuple[str, ...]) -> None:
+    """Train the whole user-anime pipeline on RATINGS exactly as `evaluate` does (tuning included) and
+    write every user's top k by the model it would publish, trained on all of RATINGS; never an anime
+    already in that user's rows of RATINGS."""
+    s = _settings(params)
+    ev = _run(_load_world(ratings, anime, s.positive_min_score), s, s.k, learned=True)
+    lists = ev.publish(k)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lists[["user_id", "anime_id", "rank", "model"]].to_csv(out, index=False)
+    d = ev.decision
+    click.echo(f"wrote {len(lists)} rows for {lists['user_id'].nunique()} users to {out} "
+               f"(model {d.model}: {d.reason})")
 
 
 @click.command("publish")

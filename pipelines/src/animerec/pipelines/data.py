@@ -153,11 +153,20 @@ def read_anime_csv(path: Path) -> pd.DataFrame:
 def read_ratings_csv(path: Path) -> pd.DataFrame:
     """User-anime ratings: cooperunion rating.csv (rating -1: watched, unscored), MAL 2020 animelist.csv
     (watching_status codes, rating 0: unscored) or rating_complete.csv; an optional timestamp column."""
+    return _read_ratings(path, LoadReport())
+
+
+def _read_ratings(path: Path, report: LoadReport) -> pd.DataFrame:
     raw = _read_csv(path)
     columns = {c.strip().lower(): c for c in raw.columns}
-    for needed in ("user_id", "anime_id"):
-        if needed not in columns:
-            raise DatasetError(f"{path}: not a ratings file (missing column {needed}; has {', '.join(raw.columns)})")
+    missing = [c for c in ("user_id", "anime_id") if c not in columns]
+    if missing:
+        raise DatasetError(f"{path}: not a ratings file (missing column(s) {', '.join(missing)}; has "
+                           f"{', '.join(map(str, raw.columns))}; expected user_id, anime_id and optionally "
+                           "rating or score, watching_status or status, timestamp)")
+    if raw.empty:
+        raise DatasetError(f"{path}: no rating rows (only a header)")
+    report.rows = len(raw)
     df = pd.DataFrame({"user_id": pd.to_numeric(raw[columns["user_id"]], errors="coerce"),
                        "anime_id": pd.to_numeric(raw[columns["anime_id"]], errors="coerce")})
     score_col = columns.get("rating") or columns.get("score")
@@ -174,9 +183,69 @@ def read_ratings_csv(path: Path) -> pd.DataFrame:
     bad = df["user_id"].isna() | df["anime_id"].isna()
     if bad.all():
         raise DatasetError(f"{path}: no row has numeric user_id and anime_id")
+    report.bad_ids = int(bad.sum())
     if bad.any():
-        log.warning("rating rows without numeric ids skipped", extra={"rows": int(bad.sum()), "path": str(path)})
-    return normalise_interactions(df[~bad])
+        log.warning("rating rows without numeric ids skipped", extra={"rows": report.bad_ids, "path": str(path)})
+    df = df[~bad]
+    report.duplicates = int(df.duplicated(["user_id", "anime_id"]).sum())
+    return normalise_interactions(df)
+
+
+@dataclass
+class LoadReport:
+    """What loading a ratings CSV against a catalogue dropped or merged, and what is left."""
+
+    rows: int = 0                # data rows in the ratings file
+    bad_ids: int = 0             # rows without a numeric user_id / anime_id: skipped
+    duplicates: int = 0          # repeated (user_id, anime_id) rows: the last one kept
+    unknown_anime: int = 0       # rows whose anime_id is not in the catalogue: dropped
+    unknown_anime_ids: int = 0
+    kept: int = 0
+    users: int = 0
+    anime: int = 0
+    positives: int = 0
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.bad_ids:
+            out.append(f"skipped {self.bad_ids} of {self.rows} rows without a numeric user_id and anime_id")
+        if self.duplicates:
+            out.append(f"merged {self.duplicates} duplicate (user_id, anime_id) rows (the last one kept)")
+        if self.unknown_anime:
+            out.append(f"dropped {self.unknown_anime} rows of {self.unknown_anime_ids} anime ids absent from the "
+                       "catalogue")
+        out.append(f"loaded {self.kept} interactions ({self.positives} positive) of {self.users} users "
+                   f"on {self.anime} anime")
+        return out
+
+
+def load_csv_world(ratings: Path, anime: Path, min_score: int = 6) -> tuple[World, LoadReport]:
+    """A ratings CSV + catalogue as a World, checked for what a recommender needs (clear errors, never
+    a traceback): known anime, at least one positive (see split.positive_mask), at least two users
+    with positives. Dropped and merged rows are counted in the report."""
+    from .split import positive_mask
+
+    report = LoadReport()
+    catalogue = read_anime_csv(anime)
+    inter = _read_ratings(ratings, report)
+    known = inter["anime_id"].isin(catalogue["anime_id"])
+    report.unknown_anime = int((~known).sum())
+    report.unknown_anime_ids = int(inter.loc[~known, "anime_id"].nunique())
+    if not known.any():
+        raise DatasetError(f"{ratings}: none of its {inter['anime_id'].nunique()} anime ids is in the catalogue "
+                           f"{anime} (is it the right catalogue?)")
+    inter = inter[known].reset_index(drop=True)
+    positive = positive_mask(inter, min_score)
+    report.kept, report.positives = len(inter), int(positive.sum())
+    report.users, report.anime = int(inter["user_id"].nunique()), int(inter["anime_id"].nunique())
+    if not positive.any():
+        raise DatasetError(f"{ratings}: no positive interaction (a positive is completed/watching or unknown "
+                           f"status, scored >= {min_score} or unscored): nothing to learn from")
+    with_positives = inter.loc[positive, "user_id"].nunique()
+    if with_positives < 2:
+        raise DatasetError(f"{ratings}: only {with_positives} user has positive interactions; collaborative "
+                           "models need at least 2 users (and held-out items to evaluate)")
+    return World(anime=catalogue, interactions=inter), report
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

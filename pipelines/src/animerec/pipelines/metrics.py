@@ -71,3 +71,34 @@ def _hits(recs: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
     rel_keys = rows * n_items + relevant.indices
     rec_keys = np.arange(len(recs))[:, None].astype("int64") * n_items + recs
     return (np.isin(rec_keys, rel_keys) & (recs >= 0)).astype("float64")
+
+
+def personalisation_metrics(recs: np.ndarray, k: int, interactions: np.ndarray,
+                            min_interactions: int = 10) -> dict[str, float]:
+    """How personal a batch of top-k lists is (one row per user; -1 pads):
+
+    - distinct_share@k: distinct anime in all the top-k lists, as a share of the anime with at
+      least `min_interactions` interactions (`interactions`: per-item counts in the training data);
+    - top1_share: share of users whose #1 is the most common #1;
+    - popularity_pct@k: mean popularity percentile (0: least, 100: most interacted-with among the
+      items with any interaction) of the recommended items.
+    """
+    recs = recs[:, :k]
+    shown = recs[recs >= 0]
+    counts = np.asarray(interactions, dtype="float64")
+    eligible = int((counts >= min_interactions).sum())
+    firsts = recs[:, 0][recs[:, 0] >= 0]
+    top1 = float(np.bincount(firsts).max() / len(recs)) if len(firsts) else 0.0
+    active = np.flatnonzero(counts > 0)
+    pct = np.zeros(len(counts), "float64")
+    if len(active) > 1:
+        # Average ranks for ties, scaled to 0..100.
+        values = counts[active]
+        ordered = np.sort(values)
+        ranks = (np.searchsorted(ordered, values, "left") + np.searchsorted(ordered, values, "right") - 1) / 2
+        pct[active] = 100.0 * ranks / (len(active) - 1)
+    return {
+        f"distinct_share@{k}": float(len(np.unique(shown)) / eligible) if eligible else 0.0,
+        "top1_share": top1,
+        f"popularity_pct@{k}": float(pct[shown].mean()) if len(shown) else 0.0,
+    }

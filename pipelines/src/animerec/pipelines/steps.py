@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .data import World, world_from_postgres
-from .evaluation import Result, decide, markdown_report, settings_note
+from .evaluation import Result, decide_pair, markdown_report, settings_note
 from .settings import BASELINES, from_params
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def compare(results: dict[str, dict[str, float]], params: dict, title: str, repo
     k = s.k
     rows = [Result(name, name in BASELINES or name in ("genre_cosine", "co_occurrence"), metrics)
             for name, metrics in results.items()]
-    decision = decide(rows, model or s.promote_model, baseline or s.promote_baseline, f"{s.promote_metric}@{k}")
+    decision = decide_pair(rows, model or s.promote_model, baseline or s.promote_baseline, f"{s.promote_metric}@{k}")
     Path(report_path).write_text(markdown_report(title, rows, k, decision, [settings_note(s), *(notes or [])]))
     Path(decision_path).write_text(json.dumps({**decision.__dict__, "results": results}, indent=2))
     return decision.promoted
