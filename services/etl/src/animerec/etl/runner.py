@@ -15,8 +15,8 @@ from psycopg.types.json import Jsonb
 
 from animerec.common import db
 
+from . import feedback, steps
 from . import metrics as m
-from . import steps
 from .config import EtlSettings
 from .promote import promote
 from .suites import Validation, validate
@@ -89,6 +89,8 @@ def transform(url: str, settings: EtlSettings) -> dict[str, dict[str, int]]:
             row = conn.execute(steps.rule_counts_sql()).fetchone()
             names = ["candidates", *steps.RULES]
             rules = dict(zip(names, row, strict=True))
+        with conn.transaction():  # feedback is not validated with the crawl: its tables are written here
+            counts["feedback"] = _timed("feedback", lambda: _execute(conn, "feedback", feedback.feedback_steps()))
         for rule, n in rules.items():
             m.RULE_ROWS.labels(rule).set(n)
         counts["cleaning_rules"] = rules

@@ -229,7 +229,8 @@ def step2() -> list[Statement]:
                 favorites_count, watching_count, completed_count, on_hold_count, dropped_count, plan_to_watch_count,
                 total_count, score_10_count, score_09_count, score_08_count, score_07_count, score_06_count,
                 score_05_count, score_04_count, score_03_count, score_02_count, score_01_count, clubs, pics)
-            SELECT i.anime_id, coalesce(i.anime_url, i.source_url), i.title, i.synopsis, i.main_pic, i.type,
+            SELECT i.anime_id, coalesce(i.anime_url, i.source_url), etl.html_unescape(i.title),
+                   etl.html_unescape(i.synopsis), i.main_pic, i.type,
                    i.source_type, i.num_episodes, i.status, i.start_date, i.end_date, i.season,
                    coalesce(i.studios, '{}'), coalesce(i.genres, '{}'), round(i.score, 2), i.score_count,
                    i.score_rank, i.popularity_rank, i.members_count, i.favorites_count,
