@@ -273,8 +273,12 @@ def setting_defaults() -> dict[str, Any]:
             for stmt in cls.body:
                 if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.value, ast.Call)
                         and getattr(stmt.value.func, "id", "") == "setting" and stmt.value.args):
+                    default = stmt.value.args[0]
+                    if (isinstance(default, ast.Call) and getattr(default.func, "id", "") == "Path"
+                            and len(default.args) == 1):
+                        default = default.args[0]  # Path("x"): the path's text
                     with contextlib.suppress(ValueError):  # a computed default: nothing to compare
-                        found[f"{prefix}{stmt.target.id.upper()}"] = ast.literal_eval(stmt.value.args[0])
+                        found[f"{prefix}{stmt.target.id.upper()}"] = ast.literal_eval(default)
     return found
 
 
@@ -313,6 +317,93 @@ def check_hardening(render: Render) -> list[str]:
                 for probe in ("livenessProbe", "readinessProbe"):
                     if probe not in c:
                         errors.append(f"{cwho}: no {probe}")
+    return errors
+
+
+# The service each `animerec <command>` runs, for the settings it reads (ANIMEREC_<SERVICE>_*).
+COMMAND_SERVICE = {"etl": "ETL", "crawl": "CRAWLER", "land": "LANDING", "api": "API", "schedule": "SCHEDULER",
+                   "pipeline": "PIPELINES", "mirror": "MALMIRROR"}
+# Folders the services only read; every other *_DIR setting is written to.
+READ_ONLY_DIRS = {"ANIMEREC_SCHEMAS_DIR", "ANIMEREC_DATA_DIR"}
+IMAGE_WORKDIR = "/app"  # WORKDIR of every animerec image
+
+
+def check_writable_dirs(render: Render) -> list[str]:
+    """On a read-only root filesystem every folder a service writes to (its *_DIR settings, as set or by default)
+    lies on a writable volume."""
+    defaults = setting_defaults()
+    errors = []
+    for w in workloads(render):
+        for _, c in containers(w):
+            if not c.get("securityContext", {}).get("readOnlyRootFilesystem"):
+                continue
+            args = [*c.get("command", []), *c.get("args", [])]
+            if "animerec" in args:
+                args = args[args.index("animerec") + 1:]
+            service = COMMAND_SERVICE.get(args[0]) if args else None
+            if service is None:
+                continue
+            env = configmap_env(render, c)
+            wanted = {k: v for k, v in defaults.items() if k.startswith(f"ANIMEREC_{service}_") and k.endswith("_DIR")}
+            wanted |= {k: v for k, v in env.items() if k.endswith("_DIR") and k.startswith("ANIMEREC_")}
+            mounts = [m["mountPath"].rstrip("/") for m in c.get("volumeMounts", []) if not m.get("readOnly")]
+            for var, value in sorted(wanted.items()):
+                if var in READ_ONLY_DIRS or value in (None, ""):
+                    continue
+                path = str(value) if str(value).startswith("/") else f"{c.get('workingDir', IMAGE_WORKDIR)}/{value}"
+                if not any(path == m or path.startswith(m + "/") for m in mounts):
+                    errors.append(f"{w['kind']} {w['metadata']['name']} container {c.get('name', 'main')}: {var}="
+                                  f"{path} is on the read-only root filesystem (writable: {mounts or 'nothing'})")
+    return errors
+
+
+def check_argo_templates(render: Render) -> list[str]:
+    """Argo's emissary executor runs a container template's `command`: an image ENTRYPOINT is looked up in the
+    registry at run time, which private registries refuse."""
+    return [f"CronWorkflow {w['metadata']['name']} template {t['name']}: container has no command"
+            for w in render.of_kind("CronWorkflow") for t in w["spec"]["workflowSpec"].get("templates", [])
+            if "container" in t and not t["container"].get("command")]
+
+
+# Namespace labels of Prometheus and Grafana in every scenario (the values' defaults).
+MONITORING_NAMESPACE = {"kubernetes.io/metadata.name": "monitoring"}
+
+
+def _admits(policy: dict[str, Any], namespace_labels: dict[str, str], port: Any) -> bool:
+    for rule in policy["spec"].get("ingress", []):
+        sources = rule.get("from")
+        ports = rule.get("ports")
+        if ports and not any(p.get("port") == port for p in ports):
+            continue
+        if not sources or any("namespaceSelector" in s and "podSelector" not in s and
+                              s["namespaceSelector"].get("matchLabels", {}).items() <= namespace_labels.items()
+                              for s in sources):
+            return True
+    return False
+
+
+def check_scrape_allowed(render: Render) -> list[str]:
+    """Every pod a ServiceMonitor scrapes admits Prometheus's namespace on that port through its NetworkPolicies."""
+    policies = [p for p in render.of_kind("NetworkPolicy") if "Ingress" in p["spec"].get("policyTypes", ["Ingress"])]
+    if not policies:
+        return []
+    errors = []
+    for sm in render.of_kind("ServiceMonitor"):
+        selector = sm["spec"]["selector"].get("matchLabels", {})
+        for svc in (s for s in render.of_kind("Service") if matches(selector, s["metadata"].get("labels", {}))):
+            for endpoint in sm["spec"]["endpoints"]:
+                port = next((p for p in svc["spec"]["ports"] if p.get("name") == endpoint.get("port")), None)
+                if port is None:
+                    continue
+                target = port.get("targetPort", port["port"])
+                for w in workloads(render):
+                    if not matches(svc["spec"].get("selector", {}), pod_labels(w)):
+                        continue
+                    selecting = [p for p in policies
+                                 if matches(p["spec"]["podSelector"].get("matchLabels", {}), pod_labels(w))]
+                    if selecting and not any(_admits(p, MONITORING_NAMESPACE, target) for p in selecting):
+                        errors.append(f"ServiceMonitor {sm['metadata']['name']}: no NetworkPolicy lets Prometheus "
+                                      f"reach port {target!r} of {w['kind']} {w['metadata']['name']}")
     return errors
 
 
@@ -386,6 +477,9 @@ CHECKS: dict[str, Callable[[Render], list[str]]] = {
     "app-config": check_app_config,
     "hardening": check_hardening,
     "network-policies": check_network_policies,
+    "writable-dirs": check_writable_dirs,
+    "argo-templates": check_argo_templates,
+    "scrape-allowed": check_scrape_allowed,
     "metric-names": check_metric_names,
 }
 

@@ -260,22 +260,22 @@ DATA_QUERIES: dict[str, str] = {
         "SELECT coalesce(status, 'unknown') AS status, count(*) AS entries\nFROM processed.user_anime\n"
         "GROUP BY 1\nORDER BY entries DESC"
     ),
+    # Only the processed schema: the datasource's user reads nothing else.
     "coverage": (
-        "SELECT kind, known, crawled, round(100.0 * crawled / nullif(known, 0), 1) AS crawled_pct, failing\n"
+        "SELECT kind, known, crawled, round(100.0 * crawled / nullif(known, 0), 1) AS crawled_pct\n"
         "FROM (\n"
-        "  SELECT 'anime' AS kind, count(*) AS known, count(last_crawled_date) AS crawled,\n"
-        "         count(*) FILTER (WHERE error_count > 0) AS failing FROM anime_schedule\n"
+        "  SELECT 'anime' AS kind, count(*) AS known, count(a.anime_id) AS crawled\n"
+        "  FROM (SELECT anime_id FROM processed.anime UNION SELECT anime_id FROM processed.user_anime) k\n"
+        "  LEFT JOIN processed.anime a USING (anime_id)\n"
         "  UNION ALL\n"
-        "  SELECT 'profile', count(*), count(last_crawled_date), count(*) FILTER (WHERE error_count > 0)\n"
-        "  FROM profile_schedule\n"
+        "  SELECT 'user lists', count(*), count(*) FILTER (WHERE EXISTS (\n"
+        "    SELECT 1 FROM processed.user_anime ua WHERE ua.user_id = u.user_id))\n"
+        "  FROM processed.\"user\" u\n"
         ") c\nORDER BY kind"
     ),
-    "crawled_per_day": (
-        "SELECT date_trunc('day', last_crawled_date) AS time, 'anime' AS metric, count(*) AS value\n"
-        "FROM anime_schedule WHERE $__timeFilter(last_crawled_date)\nGROUP BY 1\n"
-        "UNION ALL\n"
-        "SELECT date_trunc('day', last_crawled_date), 'profile', count(*)\n"
-        "FROM profile_schedule WHERE $__timeFilter(last_crawled_date)\nGROUP BY 1\nORDER BY 1"
+    "list_updates_per_day": (
+        "SELECT date_trunc('day', last_interaction_date) AS time, 'list updates' AS metric, count(*) AS value\n"
+        "FROM processed.user_anime WHERE $__timeFilter(last_interaction_date)\nGROUP BY 1\nORDER BY 1"
     ),
 }
 
@@ -296,10 +296,10 @@ def data() -> dict[str, Any]:
     lay.add(barchart("User score distribution", sql(q["score_distribution"]), "Ratings per score, 1 to 10."), 6, 10)
     lay.add(barchart("List status distribution", sql(q["status_distribution"])), 6, 10)
     lay.row("Crawl coverage")
-    lay.add(table("Coverage of the schedule tables", sql(q["coverage"]),
-                  "URLs known (seen while crawling), crawled at least once, and currently failing."), 12, 6)
-    lay.add(timeseries("URLs crawled per day", [sql(q["crawled_per_day"], "time_series")], "short", stack=True),
-            12, 6)
+    lay.add(table("Crawl coverage of the processed tables", sql(q["coverage"]),
+                  "Anime known (catalogued or on a list) and catalogued; users known and with a list."), 12, 6)
+    lay.add(timeseries("List updates per day", [sql(q["list_updates_per_day"], "time_series")], "short",
+                       stack=True), 12, 6)
     min_votes = {"name": "min_votes", "label": "minimum votes", "type": "custom", "query": "100,1000,10000",
                  "current": {"text": "1000", "value": "1000"}, "options": [], "includeAll": False, "multi": False}
     return dashboard("animerec-data", "animerec / data",

@@ -79,8 +79,12 @@ def generated() -> dict[Path, list[dict[str, Any]]]:
     keda = render(deep_merge(BASE_VALUES, {"keda": {"enabled": True}}), "keda.yaml")
     monitoring_values = deep_merge(BASE_VALUES, {"monitoring": {"enabled": True}})
     monitoring = render(monitoring_values, "servicemonitors.yaml", "prometheusrules.yaml", "dashboards.yaml")
-    monitoring += named(render(monitoring_values, "networkpolicies.yaml"), "NetworkPolicy", f"{RELEASE}-metrics")
+    monitoring_policies = render(monitoring_values, "networkpolicies.yaml")
+    monitoring += named(monitoring_policies, "NetworkPolicy", f"{RELEASE}-metrics")
     return {
+        # Replaces the base's policy of the crawler's HTTP service, which then also admits Prometheus.
+        KUSTOMIZE / "components" / "monitoring" / "networkpolicy-patch.yaml":
+            named(monitoring_policies, "NetworkPolicy", f"{RELEASE}-crawler-http"),
         KUSTOMIZE / "base" / "animerec.yaml": base,
         KUSTOMIZE / "components" / "deps" / "generated.yaml": deps,
         KUSTOMIZE / "components" / "keda" / "generated.yaml": keda,

@@ -42,6 +42,13 @@ def world_url(pg_url):
             INSERT INTO processed.user_anime (user_id, anime_id, score, status)
             VALUES (1, 1, 10, 'completed'), (2, 1, 8, 'completed'), (1, 6, NULL, 'plan_to_watch'), (2, 5, 8, 'dropped')
         """)
+        # Anime 9 is on a list but not catalogued yet.
+        conn.execute("""
+            INSERT INTO processed.user_anime (user_id, anime_id, score, status, last_interaction_date)
+            VALUES (2, 9, NULL, 'watching', now() - interval '1 day')
+        """)
+        conn.execute("UPDATE processed.user_anime SET last_interaction_date = now() - interval '2 days' "
+                     "WHERE user_id = 1 AND anime_id = 1")
         conn.execute("""
             INSERT INTO anime_schedule (url, last_crawled_date, error_count) VALUES
               ('https://myanimelist.net/anime/1', now() - interval '1 day', 0),
@@ -73,9 +80,16 @@ def test_queries_answer_the_small_world(world_url):
     scores = dict(run(world_url, "score_distribution"))
     assert len(scores) == 10 and scores["8"] == 2 and scores["10"] == 1 and scores["1"] == 0
     coverage = {r[0]: r[1:] for r in run(world_url, "coverage")}
-    assert coverage["anime"] == (3, 2, Decimal("66.7"), 1)
-    assert coverage["profile"][0] == 0
-    assert sum(r[2] for r in run(world_url, "crawled_per_day")) == 2
+    assert coverage["anime"] == (4, 3, Decimal("75.0")), "anime 9 is on a list but not catalogued"
+    assert coverage["user lists"] == (2, 2, Decimal("100.0"))
+    assert sum(r[2] for r in run(world_url, "list_updates_per_day")) == 2
+
+
+def test_data_queries_read_only_the_processed_schema():
+    """The datasource's user reads the processed schema only (issue 14: two panels read the schedule tables)."""
+    for name, query in dashboards.DATA_QUERIES.items():
+        tables = re.findall(r"\b(?:FROM|JOIN)\s+([\w.\"]+)", query)
+        assert tables and all(t.startswith("processed.") or t == "generate_series" for t in tables), (name, tables)
 
 
 def test_dashboard_json_uses_these_queries():

@@ -111,7 +111,7 @@ def test_pipeline_submitter_compiles_with_the_charts_gpu_settings(renders, monke
         executors = docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
         bound = {name: {(s["secretName"], k["secretKey"], k["envVar"]) for s in spec.get("secretAsEnv", [])
                         for k in s["keyToEnv"]} for name, spec in executors.items()}
-        pg = (secrets["ANIMEREC_POSTGRES_URL"]["name"], secrets["ANIMEREC_POSTGRES_URL"]["key"], "ANIMEREC_POSTGRES_URL")
-        redis = (secrets["ANIMEREC_REDIS_URL"]["name"], secrets["ANIMEREC_REDIS_URL"]["key"], "ANIMEREC_REDIS_URL")
+        pg, redis = ((secrets[var]["name"], secrets[var]["key"], var)
+                     for var in ("ANIMEREC_POSTGRES_URL", "ANIMEREC_REDIS_URL"))
         assert pg in bound["exec-extract-world"] and pg in bound["exec-record-run"]
         assert {pg, redis} <= bound["exec-publish-lists"]

@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 # Run arguments: publish the run's lists when it is promoted (the pipeline's last step).
 ARGUMENTS = {"publish": True}
 
@@ -38,7 +37,6 @@ def main() -> int:
     subprocess.run(["animerec", "pipeline", "compile", "--out", str(out), *names], check=True)
 
     import kfp  # imported late: compile errors above should not wait on kfp's import
-
     import yaml
 
     client = kfp.Client(host=endpoint)

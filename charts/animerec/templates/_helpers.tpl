@@ -325,6 +325,10 @@ true
 {{- end -}}
 
 {{/* ETL settings: results under the writable /tmp, run metrics to the Pushgateway */}}
+{{- define "animerec.etlEnvMap" -}}
+{{- toYaml (mergeOverwrite (dict "ANIMEREC_ETL_RESULTS_DIR" "/tmp/animerec/etl" "ANIMEREC_ETL_PUSHGATEWAY_URL" .Values.monitoring.pushgateway) (deepCopy .Values.etl.env)) }}
+{{- end -}}
+
 {{- define "animerec.etlEnv" -}}
-{{- include "animerec.extraEnv" (mergeOverwrite (dict "ANIMEREC_ETL_RESULTS_DIR" "/tmp/animerec/etl" "ANIMEREC_ETL_PUSHGATEWAY_URL" .Values.monitoring.pushgateway) .Values.etl.env) }}
+{{- include "animerec.extraEnv" (include "animerec.etlEnvMap" . | fromYaml) | trim }}
 {{- end -}}
