@@ -23,7 +23,7 @@ from kafka.admin import KafkaAdminClient, NewPartitions, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
-from . import contracts
+from . import contracts, kafka_security
 from .config import CoreSettings
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def topic_name(settings: CoreSettings, key: str) -> str:
 def client_options(settings: CoreSettings, purpose: str) -> dict[str, Any]:
     """Connection options of every Kafka client this module builds (the one place for security settings)."""
     return {"bootstrap_servers": settings.kafka_bootstrap.split(","),
-            "client_id": f"{settings.kafka_client_id}-{purpose}"}
+            "client_id": f"{settings.kafka_client_id}-{purpose}", **kafka_security.client_kwargs()}
 
 
 # ---- dead letters: the one builder ---------------------------------------------------------------------------
@@ -393,12 +393,13 @@ def ensure_topics(settings: CoreSettings) -> list[tuple[str, str]]:
     actions: list[tuple[str, str]] = []
     try:
         existing = partition_counts(settings, admin)
-        for topic in wanted.values():
+        for key, topic in wanted.items():
             have = existing.get(topic.name)
             if have is None:
+                replicas, durability = kafka_security.topic_durability(key)
                 try:
-                    admin.create_topics([NewTopic(topic.name, topic.partitions, 1,
-                                                  topic_configs={"retention.ms": str(topic.retention_ms)})])
+                    admin.create_topics([NewTopic(topic.name, topic.partitions, replicas, topic_configs={
+                        "retention.ms": str(topic.retention_ms), **durability})])
                     actions.append((topic.name, f"created with {topic.partitions} partitions"))
                 except TopicAlreadyExistsError:
                     actions.append((topic.name, "exists"))
