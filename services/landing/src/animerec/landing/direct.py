@@ -6,10 +6,10 @@ building as the writer, with a made-up provenance (topic name, partition 0, runn
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 
+import orjson
 import psycopg
 
 from . import sink
@@ -25,7 +25,7 @@ def land_messages(conn: psycopg.Connection, messages: Iterable[dict], *, topic: 
     rows: dict[str, list[tuple]] = defaultdict(list)
     for offset, message in enumerate(messages, start_offset):
         schema = message.get("item_type", "feedback")
-        out = check(Record(topic, 0, offset, None, json.dumps(message).encode(), schema), allowed, tables)
+        out = check(Record(topic, 0, offset, None, orjson.dumps(message), schema), allowed, tables)
         if not isinstance(out, Landed):
             raise ValueError(out.error)
         rows[schema].append(out.row)

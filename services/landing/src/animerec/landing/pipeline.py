@@ -1,16 +1,17 @@
-"""The Beam pipeline that lands one bounded batch of Kafka records.
+"""The Beam pipeline that lands one bounded batch: Kafka offset ranges -> decode, validate -> PostgreSQL.
 
-The writer reads a bounded batch from Kafka in Python, runs this pipeline over it, and commits the
-Kafka offsets only after `run()` returned, i.e. after every bundle's database transaction committed.
-A crash anywhere before the offset commit replays the batch; ON CONFLICT on the provenance key makes
-the replay land nothing twice.
+    PartitionRanges | ReadPartitions (splittable DoFn, kafka-python) | Validate | WriteLanding
+
+The writer builds the ranges (committed offset .. high watermark of each partition it owns), runs the pipeline
+and commits the Kafka offsets only after `run()` returned, i.e. after every bundle's database transaction
+committed. A crash anywhere before the offset commit replays the ranges; the provenance key makes the replay
+land nothing twice. Nothing in the pipeline refers to the machine it was built on, so a portable runner
+(Flink) runs it unchanged.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -24,8 +25,9 @@ from animerec.common import contracts
 from animerec.common.config import CoreSettings
 
 from . import sink
+from .source import PartitionRange, ReadPartitions
 from .tables import landing_tables
-from .validate import Landed, Record, Rejected, check
+from .validate import MAX_MESSAGE_BYTES, Landed, Rejected, check
 
 log = logging.getLogger(__name__)
 NAMESPACE = "animerec.landing"
@@ -39,134 +41,144 @@ class BatchResult:
     rejected: int = 0
 
 
+@dataclass(frozen=True)
+class Options:
+    """What the pipeline's steps need; plain values, so the steps pickle for any runner."""
+
+    allowed: dict[str, tuple[str, ...]]
+    chunk_rows: int = 10000
+    dead_letter: bool = True
+    dead_letter_max_bytes: int = 262144
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    poll_timeout_ms: int = 500
+    read_timeout_s: float = 30.0
+
+
 def allowed_schemas(topic_prefix: str, topic_keys: list[str]) -> dict[str, tuple[str, ...]]:
     known = contracts.topics(topic_prefix)
     return {known[k].name: known[k].schemas for k in topic_keys}
 
 
 class Validate(beam.DoFn):
-    def __init__(self, allowed: dict[str, tuple[str, ...]]) -> None:
-        self.allowed = allowed
+    """A chunk of records -> (landed, rejected) for the chunk."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
 
     def setup(self) -> None:
         self.tables = landing_tables()
 
-    def process(self, record: Record):
-        yield check(record, self.allowed, self.tables)
+    def process(self, records: list):
+        allowed, tables, limit = self.options.allowed, self.tables, self.options.max_message_bytes
+        landed, rejected = [], []
+        for record in records:
+            out = check(record, allowed, tables, limit)
+            (landed if type(out) is Landed else rejected).append(out)
+        yield landed, rejected
 
 
 class WriteLanding(beam.DoFn):
-    """Buffers a bundle's rows per table and writes them in one transaction at the end of the bundle.
+    """Buffers a bundle's rows per table and writes them, with its rejects, in one transaction.
 
-    Rows the database refuses (a value out of a column's range, say) are retried one by one and the
-    refused ones become rejects, so one bad message never blocks its partition.
+    Rows the database refuses (a value out of a column's range, text it cannot encode) are found by halving the
+    refused chunk, and become rejects, so one bad message never blocks its partition and a chunk of good rows
+    still lands in a few statements. Rejects are stored 'pending': the writer sends their dead letters after
+    the commit (deadletters.py), once each.
     """
 
-    def __init__(self, core: CoreSettings, dead_letter: bool, chunk_rows: int) -> None:
+    def __init__(self, core: CoreSettings, options: Options) -> None:
         self.core = core
-        self.dead_letter = dead_letter
-        self.chunk_rows = chunk_rows
+        self.options = options
 
     def setup(self) -> None:
         self.tables = landing_tables()
         self.conn = psycopg.connect(self.core.postgres_url, application_name="animerec-landing")
-        self.producer = None
         self.rejected = Metrics.counter(NAMESPACE, "rejected")
         self.landed = {s: Metrics.counter(NAMESPACE, f"landed.{s}") for s in self.tables}
         self.duplicates = {s: Metrics.counter(NAMESPACE, f"duplicates.{s}") for s in self.tables}
 
     def start_bundle(self) -> None:
-        self.rows: dict[str, list[tuple]] = defaultdict(list)
+        self.rows: dict[str, list[Landed]] = defaultdict(list)
         self.rejects: list[Rejected] = []
 
-    def process(self, item: Landed | Rejected):
-        if isinstance(item, Landed):
-            self.rows[item.schema].append(item.row)
-        else:
-            self.rejects.append(item)
+    def process(self, chunk: tuple[list[Landed], list[Rejected]]):
+        landed, rejected = chunk
+        for item in landed:
+            self.rows[item.schema].append(item)
+        self.rejects.extend(rejected)
 
     def finish_bundle(self) -> None:
+        if not self.rows and not self.rejects:
+            return
         with self.conn.transaction():
-            for schema, rows in self.rows.items():
-                for start in range(0, len(rows), self.chunk_rows):
-                    self._write(schema, rows[start:start + self.chunk_rows])
+            for schema, items in self.rows.items():
+                items.sort(key=lambda i: (i.record.partition, i.record.offset))
+                step = self.options.chunk_rows
+                for start in range(0, len(items), step):
+                    chunk = items[start:start + step]
+                    new = self._write(schema, chunk)
+                    self.landed[schema].inc(new)
+                    self.duplicates[schema].inc(len(chunk) - new - self._refused)
             if self.rejects:
-                self._dead_letter(self.rejects)
-                sink.write_rejects(self.conn, [r.row() for r in self.rejects])
+                state = "pending" if self.options.dead_letter else "none"
+                limit = self.options.dead_letter_max_bytes
+                sink.write_rejects(self.conn, [r.row(limit, state) for r in self.rejects])
                 self.rejected.inc(len(self.rejects))
 
-    def _write(self, schema: str, rows: list[tuple]) -> None:
-        spec = self.tables[schema]
-        try:
-            with self.conn.transaction():  # a savepoint: a refused chunk is retried row by row
-                new = sink.write_rows(self.conn, spec, rows)
-        except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
-            log.warning("chunk refused by the database; landing it row by row",
-                        extra={"table": spec.table, "rows": len(rows), "error": str(exc).splitlines()[0]})
-            new = 0
-            for row in rows:
-                try:
-                    with self.conn.transaction():
-                        new += sink.write_rows(self.conn, spec, [row])
-                except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as row_exc:
-                    topic, partition, offset = row[-3:]
-                    payload = dict(zip(spec.columns, row, strict=True))
-                    record = Record(topic, partition, offset, None, repr(payload).encode(), schema)
-                    self.rejects.append(Rejected(DB_STAGE, f"{schema}: {str(row_exc).splitlines()[0]}", record))
-        self.landed[schema].inc(new)
-        self.duplicates[schema].inc(len(rows) - new)
+    def _write(self, schema: str, items: list[Landed]) -> int:
+        """New rows of `items` landed; refused ones become rejects (counted in self._refused)."""
+        self._refused = 0
+        return self._write_part(self.tables[schema], items)
 
-    def _dead_letter(self, rejects: list[Rejected]) -> None:
-        # Sent (and acknowledged) before the rejects row commits: a crash in between re-sends, never loses.
-        if not self.dead_letter:
-            return
-        from animerec.common.kafka import Event, EventProducer
-        if self.producer is None:
-            self.producer = EventProducer(self.core, "landing")
-        for r in rejects:
-            event = Event(r.record.topic, r.record.partition, r.record.offset, r.record.key, r.record.value)
-            self.producer.dead_letter(r.stage, r.error, r.record.value, event=event, wait=False)
-        self.producer.flush(30)
+    def _write_part(self, spec, items: list[Landed]) -> int:
+        try:
+            with self.conn.transaction():  # a savepoint: a refused chunk is split and retried
+                return sink.write_rows(self.conn, spec, [i.row for i in items])
+        except (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgrammingError,
+                UnicodeError, ValueError, TypeError, OverflowError) as exc:
+            if len(items) == 1:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.rejects.append(Rejected(DB_STAGE, f"{spec.schema}: {reason}", items[0].record))
+                self._refused += 1
+                return 0
+            if len(items) > 64:
+                log.warning("chunk refused by the database; finding the refused rows",
+                            extra={"table": spec.table, "rows": len(items), "error": str(exc).splitlines()[0][:300]})
+        half = len(items) // 2
+        return self._write_part(spec, items[:half]) + self._write_part(spec, items[half:])
 
     def teardown(self) -> None:
-        if getattr(self, "producer", None) is not None:
-            self.producer.close()
         if getattr(self, "conn", None) is not None:
             self.conn.close()
 
 
-def run_batch(records: list[Record], *, core: CoreSettings, allowed: dict[str, tuple[str, ...]],
-              runner: str = "DirectRunner", dead_letter: bool = True, chunk_rows: int = 10000,
-              batch_dir: str | None = None) -> BatchResult:
-    """Validate and land one bounded batch; returns once every row is committed to PostgreSQL.
+def build(pipeline: beam.Pipeline, ranges: list[PartitionRange], core: CoreSettings, options: Options) -> None:
+    _ = (pipeline
+         | "Ranges" >> beam.Create(ranges)
+         | "Read" >> beam.ParDo(ReadPartitions(core, poll_timeout_ms=options.poll_timeout_ms,
+                                               read_timeout_s=options.read_timeout_s))
+         | "Validate" >> beam.ParDo(Validate(options))
+         | "Land" >> beam.ParDo(WriteLanding(core, options)))
 
-    The batch reaches the pipeline as a file of JSON lines: beam.Create would pickle the whole batch into
-    the pipeline definition several times over, which costs more than validating it. The file is scratch
-    (Kafka stays the source of truth) and goes once the pipeline finished.
-    """
-    fd, path = tempfile.mkstemp(prefix="landing-batch-", suffix=".jsonl", dir=batch_dir)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for record in records:
-                out.write(record.to_line() + b"\n")
-        options = PipelineOptions(flags=[], runner=runner, direct_num_workers=1, save_main_session=False)
-        pipeline = beam.Pipeline(options=options)
-        _ = (pipeline
-             | "Batch" >> beam.io.ReadFromText(path, coder=beam.coders.BytesCoder())
-             | "Decode" >> beam.Map(Record.from_line)
-             | "Validate" >> beam.ParDo(Validate(allowed))
-             | "Land" >> beam.ParDo(WriteLanding(core, dead_letter, chunk_rows)))
-        result = pipeline.run()
-        result.wait_until_finish()
-        return _result(result)
-    finally:
-        os.unlink(path)
+
+def run_batch(ranges: list[PartitionRange], *, core: CoreSettings, options: Options,
+              runner: str = "DirectRunner", pipeline_args: list[str] | None = None) -> BatchResult:
+    """Read, validate and land the offset ranges; returns once every row is committed to PostgreSQL."""
+    flags = list(pipeline_args or [])
+    pipeline_options = PipelineOptions(flags=flags, runner=runner, save_main_session=False,
+                                       **({"direct_num_workers": 1} if runner == "DirectRunner" else {}))
+    pipeline = beam.Pipeline(options=pipeline_options)
+    build(pipeline, ranges, core, options)
+    result = pipeline.run()
+    result.wait_until_finish()
+    return _result(result)
 
 
 def _result(result) -> BatchResult:
     out = BatchResult()
     for counter in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
-        name, value = counter.key.metric.name, counter.committed or 0
+        name = counter.key.metric.name
+        value = counter.committed if counter.committed is not None else (counter.attempted or 0)
         if name == "rejected":
             out.rejected += value
         elif name.startswith("landed."):

@@ -6,11 +6,11 @@ list is the schema's properties (without `item_type`) followed by topic, partiti
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import psycopg
 
 from animerec.common import contracts
@@ -35,7 +35,7 @@ class LandingTable:
         for name in self.fields:
             value = message.get(name)
             if name in self.json_fields:
-                value = json.dumps(value if value is not None else {}, separators=(",", ":"))
+                value = orjson.dumps(value if value is not None else {}).decode()
             values.append(value)
         return (*values, topic, partition, offset)
 

@@ -1,22 +1,29 @@
-"""The landing writer's loop: bounded read -> Beam pipeline (validate, land) -> offset commit."""
+"""The landing writer's loop: take part in the group -> Beam pipeline over the owned offset ranges -> commit.
+
+The writer is a consumer-group member that fetches nothing itself (every partition paused): the group tells it
+which partitions it owns, the committed offsets say where their backlog starts and the fetch high watermarks
+where it ends. The pipeline reads exactly those ranges; the offsets are committed once it returned.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 
 import psycopg
+from kafka import TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
-from kafka.structs import OffsetAndMetadata
 
 from animerec.common.config import CoreSettings
-from animerec.common.kafka import EventConsumer, consumer_lag, topic_name
+from animerec.common.kafka import EventConsumer, consumer_lag, high_watermarks, topic_name
 
 from . import metrics as m
 from .config import LandingSettings
-from .pipeline import BatchResult, allowed_schemas, run_batch
-from .reader import Batch, lag, read_batch
+from .deadletters import DeadLetterSender
+from .pipeline import BatchResult, Options, allowed_schemas, run_batch
+from .source import PartitionRange
 from .tables import check_columns, landing_tables
 
 log = logging.getLogger(__name__)
@@ -29,7 +36,15 @@ class Totals:
     landed: int = 0
     duplicates: int = 0
     rejected: int = 0
-    busy_s: float = 0.0     # time spent in batches (read, pipeline, commit), without idle polls
+    dead_letters: int = 0
+    busy_s: float = 0.0     # time spent in batches (bounds, pipeline, commit), without idle polls
+
+
+@dataclass
+class Cycle:
+    ranges: list[PartitionRange]
+    assigned: int = 0
+    caught_up: bool = True  # every owned partition was read up to the high watermark seen at the start
 
 
 class Writer:
@@ -37,30 +52,62 @@ class Writer:
         self.core = core
         self.settings = settings
         self.topics = [topic_name(core, key) for key in settings.topics]
-        self.allowed = allowed_schemas(core.topic_prefix, settings.topics)
+        self.options = Options(allowed=allowed_schemas(core.topic_prefix, settings.topics),
+                               chunk_rows=settings.write_chunk_rows, dead_letter=settings.dead_letter,
+                               dead_letter_max_bytes=settings.dead_letter_max_bytes,
+                               max_message_bytes=settings.max_message_bytes,
+                               poll_timeout_ms=settings.poll_timeout_ms, read_timeout_s=settings.read_timeout_s)
         self.totals = Totals()
-        with psycopg.connect(core.postgres_url) as conn:
-            check_columns(conn, list(landing_tables().values()))
-        self.consumer = EventConsumer(core, settings.group, self.topics, check=False,
-                                      max_poll_records=min(settings.batch_max_messages, 5000))
+        self.conn = psycopg.connect(core.postgres_url, application_name="animerec-landing-writer")
+        check_columns(self.conn, list(landing_tables().values()))
+        self.conn.commit()
+        self.dead_letters = DeadLetterSender(core)
+        self.consumer = EventConsumer(core, settings.group, self.topics, check=False, fetch=False,
+                                      session_timeout_ms=settings.session_timeout_ms,
+                                      heartbeat_interval_ms=max(300, settings.session_timeout_ms // 4),
+                                      max_poll_interval_ms=settings.rebalance_timeout_ms)
 
     def stop(self, *_: object) -> None:
         self.consumer.stop()
 
-    def cycle(self) -> Batch:
+    def plan(self) -> Cycle:
+        """The offset ranges of this cycle: committed offset .. high watermark of each owned partition."""
+        assigned = sorted(self.consumer.keep_alive(self.settings.poll_timeout_ms),
+                          key=lambda tp: (tp.topic, tp.partition))
+        if not assigned:
+            return Cycle([], 0, False)
+        committed = self.consumer.committed(assigned)
+        high = high_watermarks(self.core, committed, timeout=self.settings.read_timeout_s)
+        backlog = {tp: high[tp] - committed[tp] for tp in assigned if high[tp] > committed[tp]}
+        for tp in assigned:
+            m.LAG.labels(tp.topic, str(tp.partition)).set(max(0, high[tp] - committed[tp]))
+        if not backlog:
+            return Cycle([], len(assigned), True)
+        # A batch is bounded: each partition gets its share of batch_max_messages.
+        share = max(1, math.ceil(self.settings.batch_max_messages / len(backlog)))
+        ranges = [PartitionRange(tp.topic, tp.partition, committed[tp], committed[tp] + min(n, share),
+                                 self.settings.split_messages) for tp, n in backlog.items()]
+        return Cycle(ranges, len(assigned), all(n <= share for n in backlog.values()))
+
+    def cycle(self) -> Cycle:
         started = time.monotonic()
-        s = self.settings
-        batch = read_batch(self.consumer.kafka, s.batch_max_messages, s.poll_timeout_ms, s.read_timeout_s)
-        if batch.records:
-            read_s = time.monotonic() - started
-            result = run_batch(batch.records, core=self.core, allowed=self.allowed, runner=s.runner,
-                               dead_letter=s.dead_letter, chunk_rows=s.write_chunk_rows,
-                               batch_dir=s.batch_dir or None)
-            self._commit(batch)  # only now: every row of the batch is committed in PostgreSQL
-            self._account(batch, result, time.monotonic() - started, read_s)
-        for tp, behind in lag(self.consumer.kafka).items():
-            m.LAG.labels(tp.topic, str(tp.partition)).set(behind)
-        return batch
+        plan = self.plan()
+        if plan.ranges:
+            result = run_batch(plan.ranges, core=self.core, options=self.options, runner=self.settings.runner,
+                               pipeline_args=self.settings.pipeline_args)
+            self._commit(plan.ranges)  # only now: every row of the batch is committed in PostgreSQL
+            self._account(plan, result, time.monotonic() - started)
+        if self.settings.dead_letter:
+            self.totals.dead_letters += self.dead_letters.send_pending(self.conn)
+        return plan
+
+    def _commit(self, ranges: list[PartitionRange]) -> None:
+        try:
+            self.consumer.commit_offsets({TopicPartition(r.topic, r.partition): r.stop for r in ranges})
+        except (CommitFailedError, KafkaError) as exc:
+            # The partitions moved to another replica, which re-reads them; the provenance key keeps that harmless.
+            m.COMMIT_FAILURES.inc()
+            log.warning("offset commit refused; the new owner re-reads the batch", extra={"error": str(exc)})
 
     def _group_drained(self) -> bool:
         """No committed-offset lag left for the group on any partition of its topics."""
@@ -70,20 +117,12 @@ class Writer:
             log.warning("could not read the group's lag", extra={"error": str(exc)})
             return False
 
-    def _commit(self, batch: Batch) -> None:
-        offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in batch.next_offsets.items()}
-        try:
-            self.consumer.kafka.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
-            # The partitions moved to another replica, which re-reads them; ON CONFLICT keeps that harmless.
-            m.COMMIT_FAILURES.inc()
-            log.warning("offset commit refused; the new owner re-reads the batch", extra={"error": str(exc)})
-
-    def _account(self, batch: Batch, result: BatchResult, seconds: float, read_s: float) -> None:
+    def _account(self, plan: Cycle, result: BatchResult, seconds: float) -> None:
         t = self.totals
+        messages = sum(r.stop - r.start for r in plan.ranges)
         t.batches += 1
         t.busy_s += seconds
-        t.read += len(batch.records)
+        t.read += messages
         t.rejected += result.rejected
         m.REJECTS.inc(result.rejected)
         for schema, n in result.landed.items():
@@ -93,22 +132,35 @@ class Writer:
             t.duplicates += n
             m.DUPLICATES.labels(schema).inc(n)
         m.BATCH_SECONDS.observe(seconds)
-        m.BATCH_MESSAGES.observe(len(batch.records))
-        log.info("batch landed", extra={"messages": len(batch.records), "landed": sum(result.landed.values()),
+        m.BATCH_MESSAGES.observe(messages)
+        log.info("batch landed", extra={"messages": messages, "landed": sum(result.landed.values()),
                                         "duplicates": sum(result.duplicates.values()),
-                                        "rejected": result.rejected, "seconds": round(seconds, 3),
-                                        "read_seconds": round(read_s, 3)})
+                                        "rejected": result.rejected, "seconds": round(seconds, 3)})
 
     def run(self, once: bool = False, join_timeout_s: float = 60.0) -> Totals:
-        """Land until stopped; with `once`, until the group has no lag left on any partition of its topics."""
+        """Land until stopped; with `once`, until the group has no lag left on any partition of its topics.
+
+        A failed batch (the database or the broker away) is logged and retried; message content never fails one.
+        """
         idle_since: float | None = None
+        failures = 0
         try:
             while not self.consumer.stopping:
-                batch = self.cycle()
+                try:
+                    plan = self.cycle()
+                    failures = 0
+                except Exception as exc:  # the broker or the database away, a runner failure: never content
+                    failures += 1
+                    if failures >= self.settings.max_failures:
+                        raise
+                    log.warning("batch failed; retrying", exc_info=True,
+                                extra={"error": str(exc)[:500], "failures": failures})
+                    time.sleep(min(30.0, self.settings.idle_sleep_s * 2 ** failures))
+                    continue
                 if once:
                     # Caught up on *our* partitions is not enough: a replica that died moments ago still owns
                     # its partitions until its session expires, and their backlog is part of what --once drains.
-                    if batch.records or not (batch.caught_up or batch.assigned == 0):
+                    if plan.ranges or not (plan.caught_up or plan.assigned == 0):
                         idle_since = None
                         continue
                     if self._group_drained():
@@ -119,8 +171,10 @@ class Writer:
                                     extra={"group": self.settings.group})
                         break
                     time.sleep(self.settings.idle_sleep_s)
-                elif not batch.records:
+                elif not plan.ranges:
                     time.sleep(self.settings.idle_sleep_s)
         finally:
             self.consumer.close()
+            self.dead_letters.close()
+            self.conn.close()
         return self.totals
