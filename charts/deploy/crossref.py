@@ -21,7 +21,7 @@ from deploy.render import ROOT, Render
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 LONG_RUNNING = ("Deployment", "StatefulSet", "DaemonSet")
 # Secrets the chart expects to exist (created by an operator or charts/deploy/dev-secrets.sh), by scenario source.
-EXTERNAL_SECRETS = {"animerec-postgres", "animerec-redis", "animerec-tls"}
+EXTERNAL_SECRETS = {"animerec-postgres", "animerec-redis", "animerec-tls", "animerec-kafka", "animerec-kafka-ca"}
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -407,6 +407,39 @@ def check_scrape_allowed(render: Render) -> list[str]:
     return errors
 
 
+def check_kafka_security(render: Render) -> list[str]:
+    """Every Kafka client (each container given the bootstrap, and KEDA's triggers) connects the way the core
+    settings say: SASL credentials from a Secret, the CA bundle mounted where ANIMEREC_KAFKA_SSL_CAFILE points."""
+    config = core_config(render)
+    protocol = config.get("ANIMEREC_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    cafile = config.get("ANIMEREC_KAFKA_SSL_CAFILE", "")
+    errors = []
+    for w in workloads(render):
+        for _, c in containers(w):
+            env = configmap_env(render, c)
+            if "ANIMEREC_KAFKA_BOOTSTRAP" not in env:
+                continue
+            who = f"{w['kind']} {w['metadata']['name']} container {c.get('name', 'main')}"
+            if env.get("ANIMEREC_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT") != protocol:
+                errors.append(f"{who}: Kafka security protocol {env.get('ANIMEREC_KAFKA_SECURITY_PROTOCOL')!r}, "
+                              f"the apps use {protocol!r}")
+            if protocol.startswith("SASL_"):
+                raw = {e["name"]: e for e in c.get("env", [])}
+                for var in ("ANIMEREC_KAFKA_SASL_USERNAME", "ANIMEREC_KAFKA_SASL_PASSWORD"):
+                    if "secretKeyRef" not in raw.get(var, {}).get("valueFrom", {}):
+                        errors.append(f"{who}: {var} does not come from a Secret")
+            if cafile:
+                folder = cafile.rsplit("/", 1)[0]
+                if not any(m["mountPath"].rstrip("/") == folder for m in c.get("volumeMounts", [])):
+                    errors.append(f"{who}: the Kafka CA bundle {cafile} is not mounted")
+    for so in render.of_kind("ScaledObject"):
+        for trigger in so["spec"]["triggers"]:
+            if trigger["type"] == "kafka" and protocol != "PLAINTEXT" and "authenticationRef" not in trigger:
+                errors.append(f"ScaledObject {so['metadata']['name']}: Kafka trigger without authenticationRef "
+                              f"although the apps connect with {protocol}")
+    return errors
+
+
 def check_network_policies(render: Render) -> list[str]:
     """With NetworkPolicies on, every pod is selected by a policy (the default deny or its own)."""
     policies = render.of_kind("NetworkPolicy")
@@ -478,6 +511,7 @@ CHECKS: dict[str, Callable[[Render], list[str]]] = {
     "hardening": check_hardening,
     "network-policies": check_network_policies,
     "writable-dirs": check_writable_dirs,
+    "kafka-security": check_kafka_security,
     "argo-templates": check_argo_templates,
     "scrape-allowed": check_scrape_allowed,
     "metric-names": check_metric_names,

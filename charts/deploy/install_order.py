@@ -50,7 +50,9 @@ INSTALL_ORDER = [
 RUN_TO_COMPLETION = ("Job", "Pod")
 # Workloads `helm install --wait` waits for before it runs the post-install hooks.
 WAITED_FOR = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod")
-REFERABLE = ("ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "TriggerAuthentication")
+# Kinds a Pod's admission or start needs at once: they must exist before the referring object, even within one step.
+# Other references (a ScaledObject's TriggerAuthentication) are retried by their controller: the same step will do.
+ORDERED = ("ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service")
 
 Key = tuple[str, str]  # (kind, name)
 
@@ -248,7 +250,8 @@ def replay(objects: list[dict[str, Any]], action: str = "install", namespace: st
             for ref in object_refs(o):
                 if (ref.kind, ref.name) not in by_key:
                     result.external.add((ref.kind, ref.name))
-                elif (ref.kind, ref.name) not in existing and (ref.kind, ref.name) != key(o):
+                elif ((ref.kind, ref.name) not in existing and (ref.kind, ref.name) != key(o)
+                      and (ref.kind in ORDERED or created_at[(ref.kind, ref.name)] > i)):
                     later = steps[created_at[(ref.kind, ref.name)]].label
                     result.errors.append(f"{who} refers to {ref.kind}/{ref.name} ({ref.why}), which does not exist "
                                          f"yet: Helm creates it with the {later}")

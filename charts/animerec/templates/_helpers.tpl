@@ -73,7 +73,37 @@ ServiceAccount only after the pre-install hooks */}}
 {{- end -}}
 
 {{/* Connection endpoints and the Secrets that hold the URLs with passwords */}}
+{{/* Kafka security (kafka.security); the bundled broker speaks PLAINTEXT only */}}
+{{- define "animerec.kafkaSasl" -}}
+{{- if hasPrefix "SASL_" .Values.kafka.security.protocol -}}true{{- end -}}
+{{- end -}}
+
+{{- define "animerec.kafkaCa" -}}
+{{- if and (hasSuffix "SSL" .Values.kafka.security.protocol) .Values.kafka.security.caSecret -}}true{{- end -}}
+{{- end -}}
+
+{{- define "animerec.kafkaCaFile" -}}
+/etc/animerec/kafka-ca/{{ .Values.kafka.security.caKey }}
+{{- end -}}
+
+{{/* Topic replication for the topics Job: key=replicas:min_insync per topic that overrides the defaults */}}
+{{- define "animerec.topicOverrides" -}}
+{{- $out := list -}}
+{{- range $key, $t := .Values.topics -}}
+{{- if or $t.replicationFactor $t.minInsyncReplicas -}}
+{{- $out = append $out (printf "%s=%d:%d" (snakecase $key) (int ($t.replicationFactor | default $.Values.kafka.replication.factor)) (int ($t.minInsyncReplicas | default $.Values.kafka.replication.minInsyncReplicas))) -}}
+{{- end -}}
+{{- end -}}
+{{- join "," $out -}}
+{{- end -}}
+
 {{- define "animerec.kafkaBootstrap" -}}
+{{- if and .Values.kafka.deploy (ne .Values.kafka.security.protocol "PLAINTEXT") -}}
+{{- fail "kafka.security.protocol must be PLAINTEXT with the bundled Kafka (kafka.deploy)" -}}
+{{- end -}}
+{{- if and (include "animerec.kafkaSasl" .) (not .Values.kafka.security.existingSecret) -}}
+{{- fail (printf "kafka.security.existingSecret (SASL username and password) is required with %s" .Values.kafka.security.protocol) -}}
+{{- end -}}
 {{- if .Values.kafka.deploy -}}
 {{- /* Fully qualified: KEDA's operator connects from its own namespace, and so do advertised listeners. */}}
 {{- printf "%s.%s.svc:9092" (include "animerec.component" (list . "kafka")) .Release.Namespace -}}
@@ -119,6 +149,18 @@ ServiceAccount only after the pre-install hooks */}}
     secretKeyRef:
       name: {{ include "animerec.redisSecret" . }}
       key: {{ .Values.redis.urlKey }}
+{{- if include "animerec.kafkaSasl" . }}
+- name: ANIMEREC_KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.kafka.security.existingSecret }}
+      key: {{ .Values.kafka.security.usernameKey }}
+- name: ANIMEREC_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.kafka.security.existingSecret }}
+      key: {{ .Values.kafka.security.passwordKey }}
+{{- end }}
 {{- end -}}
 
 {{- define "animerec.envFrom" -}}
@@ -168,6 +210,28 @@ seccompProfile:
 {{- define "animerec.tmpMount" -}}
 - name: tmp
   mountPath: /tmp
+{{- end -}}
+
+{{/* Volumes and mounts of every animerec container: /tmp, and the Kafka CA bundle when set */}}
+{{- define "animerec.appVolumes" -}}
+{{ include "animerec.tmpVolume" . }}
+{{- if include "animerec.kafkaCa" . }}
+- name: kafka-ca
+  secret:
+    secretName: {{ .Values.kafka.security.caSecret }}
+    items:
+      - key: {{ .Values.kafka.security.caKey }}
+        path: {{ .Values.kafka.security.caKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "animerec.appMounts" -}}
+{{ include "animerec.tmpMount" . }}
+{{- if include "animerec.kafkaCa" . }}
+- name: kafka-ca
+  mountPath: /etc/animerec/kafka-ca
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "animerec.imagePullSecrets" -}}
@@ -256,12 +320,12 @@ spec:
       resources:
         {{- toYaml .resources | nindent 8 }}
       volumeMounts:
-        {{- include "animerec.tmpMount" $root | nindent 8 }}
+        {{- include "animerec.appMounts" $root | nindent 8 }}
         {{- with .extraMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
   volumes:
-    {{- include "animerec.tmpVolume" $root | nindent 4 }}
+    {{- include "animerec.appVolumes" $root | nindent 4 }}
     {{- with .extraVolumes }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -286,6 +350,24 @@ spec:
 ANIMEREC_KAFKA_BOOTSTRAP: {{ include "animerec.kafkaBootstrap" . | quote }}
 ANIMEREC_KAFKA_SESSION_TIMEOUT_MS: {{ .Values.config.kafkaSessionTimeoutMs | quote }}
 ANIMEREC_KAFKA_COMPRESSION: {{ .Values.config.kafkaCompression | quote }}
+ANIMEREC_KAFKA_SECURITY_PROTOCOL: {{ .Values.kafka.security.protocol | quote }}
+{{- if include "animerec.kafkaSasl" . }}
+ANIMEREC_KAFKA_SASL_MECHANISM: {{ .Values.kafka.security.saslMechanism | quote }}
+{{- end }}
+{{- if include "animerec.kafkaCa" . }}
+ANIMEREC_KAFKA_SSL_CAFILE: {{ include "animerec.kafkaCaFile" . | quote }}
+{{- end }}
+{{- if .Values.kafka.deploy }}
+# One broker: one replica of everything.
+ANIMEREC_KAFKA_REPLICATION_FACTOR: "1"
+ANIMEREC_KAFKA_MIN_INSYNC_REPLICAS: "1"
+{{- else }}
+ANIMEREC_KAFKA_REPLICATION_FACTOR: {{ .Values.kafka.replication.factor | quote }}
+ANIMEREC_KAFKA_MIN_INSYNC_REPLICAS: {{ .Values.kafka.replication.minInsyncReplicas | quote }}
+{{- with include "animerec.topicOverrides" . }}
+ANIMEREC_KAFKA_TOPIC_OVERRIDES: {{ . | quote }}
+{{- end }}
+{{- end }}
 ANIMEREC_TOPIC_PREFIX: {{ .Values.config.topicPrefix | quote }}
 ANIMEREC_REDIS_PREFIX: {{ .Values.config.redisPrefix | quote }}
 ANIMEREC_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
