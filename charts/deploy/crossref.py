@@ -238,7 +238,8 @@ def check_topics(render: Render) -> list[str]:
         for _, c in containers(job):
             if c.get("args") == ["topics", "create"]:
                 env = configmap_env(render, c)
-                for var in ("ANIMEREC_TOPIC_PREFIX", "ANIMEREC_KAFKA_BOOTSTRAP"):
+                for var in ("ANIMEREC_TOPIC_PREFIX", "ANIMEREC_KAFKA_BOOTSTRAP", "ANIMEREC_KAFKA_REPLICATION_FACTOR",
+                            "ANIMEREC_KAFKA_MIN_INSYNC_REPLICAS", "ANIMEREC_KAFKA_TOPIC_OVERRIDES"):
                     if env.get(var) != config.get(var):
                         errors.append(f"topic Job {job['metadata']['name']}: {var}={env.get(var)!r} but the apps "
                                       f"use {config.get(var)!r}")
