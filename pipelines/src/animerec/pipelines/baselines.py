@@ -150,10 +150,11 @@ def top_per_column(w: np.ndarray, k: int) -> sp.csr_matrix:
     n = w.shape[0]
     if k >= n:
         return sp.csr_matrix(w)
-    keep = np.argpartition(-w, k - 1, axis=0)[:k]            # [k, cols] row positions
-    cols = np.broadcast_to(np.arange(w.shape[1]), keep.shape)
-    vals = w[keep, cols]
-    m = sp.csr_matrix((vals.ravel(), (keep.ravel(), cols.ravel())), shape=w.shape, dtype="float32")
+    wt = np.ascontiguousarray(w.T)                            # rows = targets: partition along memory
+    keep = np.argpartition(-wt, k - 1, axis=1)[:, :k]         # [targets, k] source positions
+    vals = np.take_along_axis(wt, keep, axis=1)
+    targets = np.repeat(np.arange(wt.shape[0]), k)
+    m = sp.csr_matrix((vals.ravel(), (keep.ravel(), targets)), shape=w.shape, dtype="float32")
     m.eliminate_zeros()
     return m
 
