@@ -31,7 +31,8 @@ setup: $(VENV)/.installed ## Install every service and the dev tools into .venv,
 
 # Reinstalled only when a pin or a package's metadata changes, so every target may depend on setup.
 $(VENV)/.installed: constraints.txt pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) | $(PY)
-	$(UV) pip install --python $(PY) -c constraints.txt $(foreach p,$(PACKAGES),-e $(p)) --group pyproject.toml:dev
+	@echo "installing every package into $(VENV) (the first time: a few minutes, about 3 GB)"
+	@$(UV) pip install -q --python $(PY) -c constraints.txt $(foreach p,$(PACKAGES),-e $(p)) --group pyproject.toml:dev
 	@touch $@
 
 .PHONY: constraints
@@ -45,8 +46,18 @@ constraints: ## Re-resolve all pins into constraints.txt (after changing any dep
 	@rm -f .constraints.in .constraints.out
 
 .PHONY: demo
-demo: setup ## The whole system on the real datasets: stack, mirror, crawl, land, ETL, train, publish, web page
-	$(VENV)/bin/animerec demo $(DEMO_ARGS)
+demo: setup ## The whole system on 1,000 real MAL users (data/): stack, mirror, crawl, land, ETL, train, publish, web page
+	@$(VENV)/bin/animerec demo $(DEMO_ARGS)
+
+.PHONY: demo-clean
+demo-clean: ## Remove what the demo leaves: its database, its Redis keys, its logs and temporary folders
+	@$(VENV)/bin/animerec demo --clean
+
+.PHONY: screenshot
+screenshot: setup ## Retake the README's screenshot of the web page (the browser test, headless Chromium)
+	ANIMEREC_TEST_SCREENSHOT_DIR=$(CURDIR)/.animerec/screenshots $(PY) -m pytest -q \
+		services/api/tests/test_browser.py -k recommendation_page_on_a_phone
+	mkdir -p docs/images && cp .animerec/screenshots/recommendations-phone.png docs/images/web-page.png
 
 .PHONY: docs
 docs: setup ## Regenerate docs/configuration.md from every service's settings

@@ -3,13 +3,16 @@ Registered in the `animerec.commands` entry-point group, so they exist only wher
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
 
 import click
 
+from animerec.common import db
 from animerec.common.cli import settings, table
+from animerec.common.log import JsonFormatter
 
 from . import demo
 from .stack import Stack, StackError
@@ -52,53 +55,112 @@ def stack_status(ctx: click.Context) -> None:
         sys.exit(1)
 
 
+# Demo-sized training: the models and their comparison with the baselines are the real ones, trained for
+# fewer epochs on fewer candidates so the whole demo fits in minutes on two cores (`--param` overrides).
+DEMO_PARAMS = ("epochs=3", "ranking_epochs=3", "candidates=100", "popular_candidates=30", "ranking_list_size=20",
+               "als_iterations=8", "similar_candidates=40", "top_n=50")
+
+
 @click.command("demo")
-@click.option("--users", type=click.IntRange(1, 100_000), default=200, show_default=True, help="Profiles to crawl")
-@click.option("--anime-limit", type=click.IntRange(1, 100_000), default=2500, show_default=True,
-              help="Anime to crawl (those the crawled lists name first)")
+@click.option("--users", type=click.IntRange(1, 100_000), default=1000, show_default=True,
+              help="Real MAL profiles to crawl from the mirror")
+@click.option("--anime-limit", type=click.IntRange(1, 100_000), default=2000, show_default=True,
+              help="Anime to crawl (those the crawled lists name come first)")
 @click.option("--world", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Datasets folder of the mirror's world (default: ../shared/datasets)")
+              help="Folder of the mirror's real datasets (default: the repo's data/; see data/README.md)")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Training setting over the demo's own (ANIMEREC_PIPELINES_<NAME>), repeatable")
 @click.option("--api-port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Keep the API up until Ctrl-C")
+@click.option("--clean", is_flag=True, help="Remove the demo's database, Redis keys and temporary files, then exit")
 @click.pass_context
-def demo_cmd(ctx: click.Context, users: int, anime_limit: int, world: Path | None, api_port: int, serve: bool) -> None:
-    """The whole system end to end on the real datasets, then the API and web page."""
-    s = settings(ctx)
-    world = world or demo.shared_dir() / "datasets"
-    if not world.is_dir():
-        raise click.ClickException(f"{world}: no datasets folder (set ANIMEREC_SHARED_DIR or pass --world)")
-    stack = Stack(s)
-    try:
-        stack.up(say=click.echo)
-    except (StackError, TimeoutError) as exc:
-        raise click.ClickException(str(exc)) from None
-    system = demo.System(demo.environment(s), Path(s.state_dir) / "demo-logs", say=click.echo)
-    flow = demo.Flow(system, s, users=users, anime_limit=anime_limit, say=click.echo)
+def demo_cmd(ctx: click.Context, users: int, anime_limit: int, world: Path | None, params: tuple[str, ...],
+             api_port: int, serve: bool, clean: bool) -> None:
+    """The whole system end to end on real MAL data, then the API and web page (Ctrl-C stops it all)."""
+    from . import showcase
+    from .console import RichReporter
+
+    core = demo.demo_core(settings(ctx))
+    folders = demo.scratch(core)
+    if clean:
+        for line in demo.reset(core):
+            click.echo(f"removed {line}")
+        return
+    reporter = RichReporter()
+    out = reporter.console
+    demo.reset(core)  # a fresh run: the schedule tables, dupe filter and lists of an older one would skip work
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    _log_to(folders["logs"] / "demo.log")
+    say = logging.getLogger("animerec.devkit.demo").info
+    out.print(f"[bold]animerec demo[/bold]: {users:,} real MyAnimeList users through the whole system "
+              f"(logs: {folders['logs']})")
+    stack = Stack(core)
     started = time.monotonic()
+    system = demo.System(demo.environment(core, TMPDIR=str(folders["tmp"].resolve())), folders["logs"], say=say)
+    flow = demo.Flow(system, core, users=users, anime_limit=anime_limit, reporter=reporter,
+                     pipeline_root=folders["pipelines"].resolve())
+    serving = False
     try:
-        flow.start_mirror(["--world", str(world)])
+        with flow.stage("stack") as row:
+            try:
+                stack.up(say=say)
+            except (StackError, TimeoutError) as exc:
+                raise click.ClickException(str(exc)) from None
+            row.update(detail=f"Kafka, PostgreSQL ({db.database_name(core.postgres_url)}), Redis")
+        flow.start_mirror(["--world", str(world)] if world else [])
         flow.seed()
         flow.crawl()
         flow.land()
         flow.etl()
-        flow.train()
+        flow.train([*DEMO_PARAMS, *params])
         flow.publish()
         api = flow.start_api(api_port)
-        click.echo("\n" + flow.table())
-        click.echo(f"\nall stages in {time.monotonic() - started:.0f}s; logs in {system.logdir}")
-        name = flow.sql('SELECT user_name FROM processed."user" ORDER BY num_completed DESC NULLS LAST LIMIT 1')
-        click.echo(f"\nweb page: {api}/" + (f"   (try the MAL user name {name[0][0]})" if name else ""))
-        click.echo(f"API:      {api}/v1/users/<name>/recommendations?n=20&sample=5   docs: {api}/docs")
+        flow.start_landing()
+        serving = True
+        for name, report in flow.reports.items():
+            out.print(f"\n[bold]{name}: evaluation on held-out lists[/bold]")
+            out.print(report.strip(), markup=False, highlight=False)
+        out.print("\n" + flow.table(), markup=False)
+        out.print(f"all stages in {time.monotonic() - started:.0f}s")
+        examples = showcase.examples(flow.sql, lambda path: demo.http("GET", f"{api}{path}"))
+        if examples:
+            out.print("\n[bold]What three of the crawled users get[/bold] (their own top rated | the picks for them)")
+            out.print(showcase.render(examples))
+        out.print(f"\n[bold]web page: {api}/[/bold]"
+                  + (f"   (try {', '.join(e.user for e in examples)})" if examples else ""))
+        out.print(f"API:      {api}/v1/users/<name>/recommendations?n=20&sample=5   docs: {api}/docs")
         if serve:
-            click.echo("Ctrl-C stops everything the demo started.")
-            while all(p.poll() is None for _, p in system.procs):
+            out.print("Serving; feedback and on-demand crawls land as they come. Ctrl-C stops everything.")
+            while not system.exited():
                 time.sleep(1)
-            raise click.ClickException("a demo process exited; see the logs")
+            name, code = system.exited()[0]
+            raise click.ClickException(f"{name} exited with {code}; see {system.log(name)}")
     except demo.FlowError as exc:
-        click.echo("\n" + flow.table(), err=True)
+        out.print("\n" + flow.table(), markup=False)
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
-        click.echo("\nstopping")
+        out.print("\nstopping: draining what is in flight, then stopping every process")
+    finally:
+        _shutdown(system, flow, stack, serving, say)
+
+
+def _log_to(path: Path) -> None:
+    """This process's own logs (stack, stages) go to a file, never to the terminal."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(JsonFormatter("demo"))
+    logging.getLogger().handlers[:] = [handler]
+
+
+def _shutdown(system: demo.System, flow: demo.Flow, stack: Stack, serving: bool, say) -> None:
+    """Producers first (API, crawler service, workers), then land what they left on the topics, then the rest."""
+    try:
+        for name in ("api", "crawler-serve", *(f"crawl-worker-{i}" for i in range(flow.workers))):
+            system.stop(name)
+        if serving:
+            flow.drain()
+    except (KeyboardInterrupt, demo.FlowError) as exc:
+        say(f"drain skipped: {exc!r}")
     finally:
         system.stop_all()
-        stack.down(say=click.echo)
+        stack.down(say=say)

@@ -1,7 +1,8 @@
 """The whole system on one machine: mirror -> seed -> schedule -> crawl -> land -> ETL -> train -> publish -> API.
 
 Every stage runs as the real `animerec` command in its own process, exactly as the cluster runs it;
-this module only starts them in order, waits on the database, and stops everything it started.
+this module only starts them in order, waits on the database, reports progress, and stops everything
+it started. Each process writes to its own log file; the terminal gets one progress line per stage.
 `animerec demo` serves the result until Ctrl-C; the end-to-end test drives the same `Flow`.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,12 +22,14 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 import psycopg
 
 from animerec.common.config import CoreSettings
 
 from . import tansu
+from .console import LineReporter, Reporter, StageHandle
 
 
 class FlowError(RuntimeError):
@@ -84,9 +89,18 @@ def bar(done: int, total: int, width: int = 30) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
 
 
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
 @dataclass
 class System:
-    """The processes of one local animerec, started as `animerec` subcommands with one environment."""
+    """The processes of one local animerec, started as `animerec` subcommands with one environment.
+    Each process's output goes to <logdir>/<name>.log, never to the terminal."""
 
     env: dict[str, str]
     logdir: Path
@@ -96,28 +110,54 @@ class System:
     def _cmd(self, args: list[str]) -> list[str]:
         return [sys.executable, "-m", "animerec.common.cli", *args]
 
+    def log(self, name: str) -> Path:
+        return self.logdir / f"{name}.log"
+
     def start(self, name: str, args: list[str], **extra_env: str) -> subprocess.Popen:
         self.logdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 (owned by the child process)
+        self.say(f"start {name}: animerec {' '.join(args)}  (log: {self.log(name)})")
+        log = open(self.log(name), "ab")  # noqa: SIM115 (owned by the child process)
         proc = subprocess.Popen(self._cmd(args), env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
         self.procs.append((name, proc))
         return proc
 
-    def run(self, name: str, args: list[str], timeout: float = 900, **extra_env: str) -> str:
-        """Run a stage to completion; its output goes to the log and comes back as text."""
+    def run(self, name: str, args: list[str], timeout: float = 900, watch: Callable[[], None] | None = None,
+            **extra_env: str) -> str:
+        """Run a stage to completion, calling `watch()` about twice a second meanwhile. Its stderr goes to
+        the log as it comes, then its stdout; the stdout comes back as text."""
         self.logdir.mkdir(parents=True, exist_ok=True)
-        try:
-            done = subprocess.run(self._cmd(args), env={**self.env, **extra_env}, capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            raise FlowError(f"{name} did not finish within {timeout:.0f}s") from exc
-        with open(self.logdir / f"{name}.log", "a") as log:
-            log.write(done.stdout + done.stderr)
-        if done.returncode != 0:
-            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
-            raise FlowError(f"{name} failed (exit {done.returncode}):\n{tail}")
-        return done.stdout
+        self.say(f"run {name}: animerec {' '.join(args)}  (log: {self.log(name)})")
+        out_path = self.logdir / f".{name}.stdout"
+        with open(self.log(name), "ab") as log, open(out_path, "w+b") as out:
+            proc = subprocess.Popen(self._cmd(args), env={**self.env, **extra_env}, stdout=out, stderr=log,
+                                    stdin=subprocess.DEVNULL)
+            deadline = time.monotonic() + timeout
+            try:
+                while proc.poll() is None:
+                    if time.monotonic() > deadline:
+                        proc.kill()
+                        proc.wait()
+                        raise FlowError(f"{name} did not finish within {timeout:.0f}s; see {self.log(name)}")
+                    if watch is not None:
+                        watch()
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(0.5)
+            except BaseException:
+                if proc.poll() is None:  # Ctrl-C: the child got SIGINT too; give it a moment to stop cleanly
+                    try:
+                        proc.wait(20)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                raise
+            out.seek(0)
+            stdout = out.read().decode("utf-8", "replace")
+            log.write(stdout.encode())
+        out_path.unlink(missing_ok=True)
+        if proc.returncode != 0:
+            raise FlowError(f"{name} failed (exit {proc.returncode}); the end of {self.log(name)}:\n"
+                            f"{_tail(self.log(name))}")
+        return stdout
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         """Stop one process and forget it (so a watcher of the rest does not see it as crashed)."""
@@ -133,36 +173,77 @@ class System:
                     proc.wait()
             self.procs.remove((proc_name, proc))
 
-    def stop_all(self) -> None:
+    def stop_all(self, first: tuple[str, ...] = ()) -> None:
+        """Stop `first` in that order, then the rest, newest first."""
+        for name in first:
+            self.stop(name)
         for name, _ in reversed(list(self.procs)):
             self.stop(name)
+
+    def exited(self) -> list[tuple[str, int]]:
+        return [(name, proc.returncode) for name, proc in self.procs if proc.poll() is not None]
+
+
+_ANSI = re.compile(r"(\x1b|\\u001b)\[[0-9;]*m")
+_TASK_DONE = re.compile(r"Task\W+([\w-]+)\W+finished with status")
+_TASK_START = re.compile(r"Executing task\W+([\w-]+)")
+
+
+class LogWatch:
+    """Follows a growing log file and counts the kfp.local tasks started and finished in it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.is_file() else 0
+        self.finished = 0
+        self.current = ""
+
+    def poll(self) -> None:
+        if not self.path.is_file():
+            return
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            chunk = fh.read()
+        cut = chunk.rfind(b"\n") + 1  # whole lines only
+        self.offset += cut
+        text = _ANSI.sub("", chunk[:cut].decode("utf-8", "replace"))
+        for line in text.splitlines():
+            if m := _TASK_START.search(line):
+                self.current = m.group(1)
+            elif _TASK_DONE.search(line):
+                self.finished += 1
 
 
 @dataclass
 class Flow:
-    """The stages in order; each records a Stage row (items, rows, seconds)."""
+    """The stages in order; each records a Stage row (items, rows, seconds) and reports its progress."""
 
     system: System
     core: CoreSettings
-    users: int = 200                 # profiles to crawl
+    users: int = 1000                # profiles to crawl
     anime_limit: int = 3000          # anime to crawl (those the crawled users' lists name come first)
     workers: int = 2
-    say: Callable[[str], None] = print
+    say: Callable[[str], None] | None = None
+    reporter: Reporter | None = None
     stages: list[Stage] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)   # pipeline -> its evaluation report (markdown)
+    pipeline_root: Path | None = None                       # kfp.local artifacts (default: <state_dir>/pipelines)
+
+    def __post_init__(self) -> None:
+        if self.reporter is None:
+            self.reporter = LineReporter(self.say or self.system.say)
 
     @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[dict]:
-        row = {"items": "", "rows": 0}
-        self.say(f"\n== {name}")
-        started = time.monotonic()
-        yield row
-        self.stages.append(Stage(name, row["items"], row["rows"], time.monotonic() - started))
-        self.say(f"   done in {self.stages[-1].seconds:.1f}s: {row['items']}")
+    def stage(self, name: str) -> Iterator[StageHandle]:
+        assert self.reporter is not None
+        with self.reporter.stage(name) as handle:
+            yield handle
+        self.stages.append(Stage(name, handle.detail, handle.rows, handle.seconds))
 
-    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+    def sql(self, query: str, params: tuple | dict = ()) -> list[tuple]:
         with psycopg.connect(self.core.postgres_url) as conn:
-            return conn.execute(query, params).fetchall()
+            return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
 
     def count(self, table: str) -> int:
         return self.sql(f"SELECT count(*) FROM {table}")[0][0]
@@ -176,8 +257,12 @@ class Flow:
                 args += ["--faults", faults]
             proc = self.system.start("mirror", args)
             base = f"http://127.0.0.1:{port}"
-            wait_http(f"{base}/robots.txt", timeout=180, proc=proc)
-            row["items"] = f"offline MAL at {base} ({' '.join(world_args) or 'datasets world'})"
+            wait_http(f"{base}/robots.txt", timeout=300, proc=proc)
+            loaded = re.search(r"mirror: (\d+) users, (\d+) anime, (\d+) list entries",
+                               self.system.log("mirror").read_text(errors="replace"))
+            world = f"{int(loaded[1]):,} users, {int(loaded[2]):,} anime, {int(loaded[3]):,} list entries" \
+                if loaded else " ".join(world_args)
+            row.update(detail=f"offline MAL at {base}: {world}")
         self.urls["mirror"] = base
         self.system.env.update(ANIMEREC_CRAWLER_MAL_BASE_URL=base, ANIMEREC_CRAWLER_JIKAN_BASE_URL=f"{base}/v4")
         return base
@@ -186,15 +271,17 @@ class Flow:
         port = tansu.free_port()
         proc = self.system.start("crawler-serve", ["crawl", "serve", "--host", "127.0.0.1", "--port", str(port)])
         base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/healthz", timeout=120, proc=proc)
+        wait_http(f"{base}/healthz", timeout=180, proc=proc)
         self.urls["crawler"] = base
         return base
 
     def seed(self) -> None:
         with self.stage("seed") as row:
+            row.update(total=self.users, detail="crawler service starting")
             crawler = self.urls.get("crawler") or self.start_crawler_service()
             rounds = 0
-            while self.count("profile_schedule") < self.users and rounds < 50:
+            while (found := self.count("profile_schedule")) < self.users and rounds < 100:
+                row.update(done=min(found, self.users), detail="reading MAL's recently online users")
                 status, body = http("POST", f"{crawler}/seed/profile/recent", {"pages": 10})
                 if status != 200:
                     raise FlowError(f"seed/profile/recent answered {status}: {body}")
@@ -202,9 +289,10 @@ class Flow:
             status, body = http("POST", f"{crawler}/seed/anime/top", {"pages": 2})
             if status != 200:
                 raise FlowError(f"seed/anime/top answered {status}: {body}")
-            row["rows"] = self.count("profile_schedule") + self.count("anime_schedule")
-            row["items"] = (f"{self.count('profile_schedule')} profile and {self.count('anime_schedule')} anime URLs "
-                            f"in the schedule tables")
+            profiles, anime = self.count("profile_schedule"), self.count("anime_schedule")
+            row.rows = profiles + anime
+            row.update(done=min(profiles, self.users),
+                       detail=f"{profiles:,} profile and {anime:,} anime URLs in the schedule tables")
 
     def _pending(self, table: str) -> tuple[int, int]:
         """(scheduled URLs, of which crawled or given up) since the flow began."""
@@ -213,84 +301,116 @@ class Flow:
                                    FROM {table} WHERE last_scheduled_date IS NOT NULL""")[0]
         return total, done
 
-    def crawl(self, timeout: float = 900) -> None:
+    def crawl(self, timeout: float = 1800) -> None:
         """Schedule profiles, then the anime their lists name, and let the workers crawl both."""
-        with self.stage("schedule + crawl") as row:
-            for i in range(self.workers):
-                self.system.start(f"crawl-worker-{i}", ["crawl", "worker"])
+        for i in range(self.workers):
+            self.system.start(f"crawl-worker-{i}", ["crawl", "worker"])
+        with self.stage("crawl profiles") as row:
             self.system.run("schedule-profile", ["schedule", "--kind", "profile", "--limit", str(self.users)])
-            self._wait_crawled("profile_schedule", timeout)
+            total, done = self._wait_crawled("profile_schedule", timeout, row)
+            row.rows = done
+            row.update(detail=f"{done:,}/{total:,} profiles crawled by {self.workers} workers")
+        with self.stage("crawl anime") as row:
             self.system.run("schedule-anime", ["schedule", "--kind", "anime", "--limit", str(self.anime_limit)])
-            self._wait_crawled("anime_schedule", timeout)
-            profiles = self._pending("profile_schedule")
-            anime = self._pending("anime_schedule")
-            row["rows"] = profiles[1] + anime[1]
-            row["items"] = f"{profiles[1]}/{profiles[0]} profiles, {anime[1]}/{anime[0]} anime crawled"
-            for i in range(self.workers):
-                self.system.stop(f"crawl-worker-{i}")
+            total, done = self._wait_crawled("anime_schedule", timeout, row)
+            row.rows = done
+            row.update(detail=f"{done:,}/{total:,} anime crawled (of {self.count('anime_schedule'):,} seen)")
+        for i in range(self.workers):
+            self.system.stop(f"crawl-worker-{i}")
 
-    def _wait_crawled(self, table: str, timeout: float) -> None:
+    def _wait_crawled(self, table: str, timeout: float, row: StageHandle) -> tuple[int, int]:
         deadline = time.monotonic() + timeout
-        last = -1
         while True:
             total, done = self._pending(table)
-            if done != last:
-                self.say(f"   {table.split('_')[0]:<8} {bar(done, total)}")
-                last = done
+            row.update(done=done, total=total)
             if done >= total:
-                return
+                return total, done
             if time.monotonic() > deadline:
                 raise FlowError(f"{table}: only {done}/{total} scheduled URLs crawled within {timeout:.0f}s")
-            for name, proc in self.system.procs:
-                if name.startswith("crawl-worker") and proc.poll() is not None:
-                    raise FlowError(f"{name} exited with {proc.returncode}; see {self.system.logdir / name}.log")
+            for name, code in self.system.exited():
+                if name.startswith("crawl-worker"):
+                    raise FlowError(f"{name} exited with {code}; the end of its log:\n"
+                                    f"{_tail(self.system.log(name))}")
             time.sleep(1.0)
+
+    _LANDED = """SELECT (SELECT count(*) FROM landing.anime_info) + (SELECT count(*) FROM landing.animelist_entry)
+                      + (SELECT count(*) FROM landing.profile) + (SELECT count(*) FROM landing.anime_stats)
+                      + (SELECT count(*) FROM landing.feedback)"""
 
     def land(self) -> None:
         with self.stage("land") as row:
-            self.system.run("land", ["land", "--once"])
-            rows = self.sql("""SELECT sum(n) FROM (
-                SELECT count(*) AS n FROM landing.anime_info UNION ALL SELECT count(*) FROM landing.animelist_entry
-                UNION ALL SELECT count(*) FROM landing.profile UNION ALL SELECT count(*) FROM landing.anime_stats
-                UNION ALL SELECT count(*) FROM landing.feedback) t""")[0][0]
-            row["rows"] = int(rows or 0)
-            row["items"] = (f"{self.count('landing.anime_info')} anime, {self.count('landing.profile')} profiles, "
-                            f"{self.count('landing.animelist_entry')} list entries landed; "
-                            f"{self.count('landing.rejects')} rejects")
+            last = [0.0]
+
+            def watch() -> None:
+                if time.monotonic() - last[0] > 2:
+                    last[0] = time.monotonic()
+                    row.update(done=int(self.sql(self._LANDED)[0][0] or 0), detail="rows landed so far")
+
+            self.system.run("land", ["land", "--once"], watch=watch)
+            row.rows = int(self.sql(self._LANDED)[0][0] or 0)
+            row.update(done=row.rows,
+                       detail=f"{self.count('landing.anime_info'):,} anime, {self.count('landing.profile'):,} "
+                              f"profiles, {self.count('landing.animelist_entry'):,} list entries; "
+                              f"{self.count('landing.rejects')} rejects")
 
     def etl(self) -> None:
         with self.stage("etl") as row:
+            row.update(detail="landing -> staging -> Great Expectations -> processed")
             self.system.run("etl", ["etl", "run"])
-            row["rows"] = self.count("processed.user_anime")
-            row["items"] = (f"processed: {self.count('processed.anime')} anime, {self.count('processed.user')} users, "
-                            f"{self.count('processed.user_anime')} user_anime, "
-                            f"{self.count('processed.anime_anime')} anime_anime")
+            row.rows = self.count("processed.user_anime")
+            row.update(detail=f"{self.count('processed.anime'):,} anime, {self.count('processed.user'):,} users, "
+                              f"{row.rows:,} user_anime, "
+                              f"{self.count('processed.anime_anime'):,} anime_anime")
 
-    def train(self, params: list[str] = ()) -> None:
+    def train(self, params: list[str] | tuple[str, ...] = ()) -> None:
         extra = [a for p in params for a in ("--param", p)]
+        if self.pipeline_root is not None:
+            extra += ["--root", str(self.pipeline_root)]
         for name in ("user-anime", "anime-anime"):
             with self.stage(f"pipeline {name}") as row:
-                out = self.system.run(f"pipeline-{name}", ["pipeline", "run", name, *extra], timeout=1800)
-                row["items"] = (out.strip().splitlines() or [""])[-1][:100]
-                self.say(out.strip())
+                follow = LogWatch(self.system.log(f"pipeline-{name}"))
+
+                def watch(follow: LogWatch = follow, row: StageHandle = row) -> None:
+                    follow.poll()
+                    row.update(done=follow.finished, detail=f"step {follow.current}" if follow.current else "")
+
+                out = self.system.run(f"pipeline-{name}", ["pipeline", "run", name, *extra], timeout=3600,
+                                      watch=watch)
+                watch()
+                pipeline = name.replace("-", "_")
+                report = self.sql("SELECT report FROM models.runs WHERE pipeline = %s ORDER BY created_at DESC "
+                                  "LIMIT 1", (pipeline,))
+                self.reports[name] = report[0][0] if report else out
+                row.update(detail=(out.strip().splitlines() or [""])[-1].split(" (artifacts")[0][:90])
 
     def publish(self) -> None:
         with self.stage("publish") as row:
             out = self.system.run("publish", ["publish", "--allow-unpromoted"])
-            row["items"] = (out.strip().splitlines() or [""])[-1][:100]
+            row.update(detail=(out.strip().splitlines() or [""])[-1][:100])
 
     def start_api(self, port: int | None = None) -> str:
-        port = port or tansu.free_port()
-        env = {"ANIMEREC_API_CRAWLER_URL": self.urls["crawler"]} if "crawler" in self.urls else {}
-        proc = self.system.start("api", ["api", "--host", "127.0.0.1", "--port", str(port)], **env)
-        base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/healthz", timeout=120, proc=proc)
-        self.urls["api"] = base
+        with self.stage("api") as row:
+            port = port or tansu.free_port()
+            env = {"ANIMEREC_API_CRAWLER_URL": self.urls["crawler"]} if "crawler" in self.urls else {}
+            proc = self.system.start("api", ["api", "--host", "127.0.0.1", "--port", str(port)], **env)
+            base = f"http://127.0.0.1:{port}"
+            wait_http(f"{base}/healthz", timeout=180, proc=proc)
+            self.urls["api"] = base
+            row.update(detail=f"web page and API at {base}/")
         return base
 
+    def start_landing(self) -> None:
+        """The landing writer, running on: feedback and on-demand crawls made while serving land too."""
+        self.system.start("landing-writer", ["land"])
+
+    def drain(self, timeout: float = 180) -> None:
+        """After the producers stopped: stop the running writer and land whatever is left on the topics."""
+        self.system.stop("landing-writer")
+        self.system.run("land-drain", ["land", "--once"], timeout=timeout)
+
     def table(self) -> str:
-        lines = [f"{'stage':<22} {'rows':>9} {'seconds':>8}  items", "-" * 90]
-        lines += [f"{s.name:<22} {s.rows:>9} {s.seconds:>8.1f}  {s.items}" for s in self.stages]
+        lines = [f"{'stage':<22} {'rows':>9} {'seconds':>8}  items", "-" * 100]
+        lines += [f"{s.name:<22} {s.rows:>9,} {s.seconds:>8.1f}  {s.items[:60]}" for s in self.stages]
         lines.append(f"{'total':<22} {'':>9} {sum(s.seconds for s in self.stages):>8.1f}")
         return "\n".join(lines)
 
@@ -300,9 +420,12 @@ def environment(core: CoreSettings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()}
     env.update({
         "ANIMEREC_POSTGRES_URL": core.postgres_url, "ANIMEREC_KAFKA_BOOTSTRAP": core.kafka_bootstrap,
-        "ANIMEREC_REDIS_URL": core.redis_url, "ANIMEREC_TOPIC_PREFIX": core.topic_prefix,
+        "ANIMEREC_REDIS_URL": core.redis_url, "ANIMEREC_REDIS_PREFIX": core.redis_prefix,
+        "ANIMEREC_TOPIC_PREFIX": core.topic_prefix,
         "ANIMEREC_KAFKA_SESSION_TIMEOUT_MS": str(core.kafka_session_timeout_ms),
         "ANIMEREC_METRICS_PORT": "0", "ANIMEREC_LOG_FORMAT": "json", "TF_USE_LEGACY_KERAS": "1",
+        # TensorFlow: no oneDNN / CPU-feature notes, no CUDA probing on a machine without a GPU.
+        "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
         # The mirror is ours: no politeness delay, no robots wait, few retries.
         "ANIMEREC_CRAWLER_MAL_DELAY_S": "0", "ANIMEREC_CRAWLER_AUTOTHROTTLE": "false",
         "ANIMEREC_CRAWLER_CONCURRENT_REQUESTS": "16", "ANIMEREC_CRAWLER_CONCURRENT_PER_HOST": "16",
@@ -311,5 +434,68 @@ def environment(core: CoreSettings, **extra: str) -> dict[str, str]:
         "ANIMEREC_CRAWLER_MAX_PAGES_PER_CHAIN": "2", "ANIMEREC_CRAWLER_BACKOFF_BASE_S": "0.2",
         "ANIMEREC_CRAWLER_MAX_INFLIGHT": "16",
     })
+    if not _has_gpu():
+        env.setdefault("CUDA_VISIBLE_DEVICES", "")
     env.update(extra)
     return env
+
+
+def _has_gpu() -> bool:
+    return Path("/dev/nvidia0").exists() or Path("/dev/nvidiactl").exists()
+
+
+# ------------------------------------------------------------------------------------------- demo namespace
+def demo_core(core: CoreSettings) -> CoreSettings:
+    """The demo's own corner of the configured services: database <name>_demo, Redis keys under
+    <prefix>demo:, topics under <prefix>demo., so resetting it never touches anything else."""
+    import dataclasses
+    url = urlparse(core.postgres_url)
+    name = url.path.lstrip("/") or "animerec"
+    if not name.endswith("demo"):
+        url = url._replace(path=f"/{name}_demo")
+    return dataclasses.replace(
+        core, postgres_url=urlunparse(url),
+        redis_prefix=core.redis_prefix if core.redis_prefix.endswith("demo:") else f"{core.redis_prefix}demo:",
+        topic_prefix=core.topic_prefix if core.topic_prefix.endswith("demo.") else f"{core.topic_prefix}demo.")
+
+
+def scratch(core: CoreSettings) -> dict[str, Path]:
+    """The demo's folders under the state dir: logs, the processes' TMPDIR (kfp.local workspaces),
+    pipeline artifacts."""
+    root = Path(core.state_dir)
+    return {"logs": root / "demo-logs", "tmp": root / "demo-tmp", "pipelines": root / "demo-pipelines"}
+
+
+def reset(core: CoreSettings) -> list[str]:
+    """Remove what a demo run leaves: its database, its Redis keys, its temporary folders. `core` must be
+    the demo's (`demo_core`). Returns what was removed, for the caller to report."""
+    import redis
+
+    from animerec.common import db
+    done: list[str] = []
+    name = db.database_name(core.postgres_url)
+    if not name.endswith("demo"):
+        raise ValueError(f"refusing to drop {name!r}: not a demo database")
+    admin = urlunparse(urlparse(core.postgres_url)._replace(path="/postgres"))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                conn.execute(f'DROP DATABASE "{name}"')
+                done.append(f"database {name}")
+    except psycopg.OperationalError as exc:
+        done.append(f"database {name}: PostgreSQL unreachable ({str(exc).splitlines()[0]})")
+    try:
+        client = redis.Redis.from_url(core.redis_url, socket_connect_timeout=2)
+        keys = list(client.scan_iter(match=f"{core.redis_prefix}*", count=1000))
+        for i in range(0, len(keys), 1000):
+            client.unlink(*keys[i:i + 1000])
+        done.append(f"{len(keys)} Redis keys {core.redis_prefix}*")
+    except redis.RedisError as exc:
+        done.append(f"Redis keys: unreachable ({exc})")
+    for label, folder in scratch(core).items():
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            done.append(f"{label} folder {folder}")
+    return done
