@@ -18,7 +18,7 @@ import yaml
 
 from deploy.render import ROOT, Render
 
-WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
 LONG_RUNNING = ("Deployment", "StatefulSet", "DaemonSet")
 # Secrets the chart expects to exist (created by an operator or charts/deploy/dev-secrets.sh), by scenario source.
 EXTERNAL_SECRETS = {"animerec-postgres", "animerec-redis", "animerec-tls", "animerec-kafka", "animerec-kafka-ca"}
@@ -30,6 +30,8 @@ def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
         return obj["spec"]["template"]["spec"]
     if kind == "CronJob":
         return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    if kind == "Pod":
+        return obj["spec"]
     return None
 
 
@@ -41,6 +43,8 @@ def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
         return obj["spec"]["template"].get("metadata", {}).get("labels", {})
     if kind == "CronWorkflow":
         return obj["spec"]["workflowSpec"].get("podMetadata", {}).get("labels", {})
+    if kind == "Pod":
+        return obj["metadata"].get("labels", {})
     return {}
 
 

@@ -119,14 +119,10 @@ def object_refs(obj: dict[str, Any]) -> list[Ref]:
     kind = obj["kind"]
     refs: list[Ref] = []
     spec = pod_spec(obj)
-    if spec is None and kind == "Pod":
-        spec = obj["spec"]
     if kind == "CronWorkflow":
         spec = obj["spec"]["workflowSpec"]
     if spec is not None:
-        conts = [c for _, c in containers(obj)] if kind != "Pod" else [
-            *spec.get("initContainers", []), *spec.get("containers", [])]
-        refs.extend(_pod_refs(spec, conts))
+        refs.extend(_pod_refs(spec, [c for _, c in containers(obj)]))
     if kind == "Ingress":
         refs.extend(Ref("Secret", t["secretName"], "tls") for t in obj["spec"].get("tls", []) if t.get("secretName"))
     if kind == "TriggerAuthentication":
@@ -270,8 +266,7 @@ def replay(objects: list[dict[str, Any]], action: str = "install", namespace: st
 
 def _backing(svc: dict[str, Any], objects: dict[Key, dict[str, Any]]) -> list[dict[str, Any]]:
     selector = svc["spec"].get("selector", {})
-    return [o for o in objects.values() if pod_spec(o) is not None or o["kind"] == "Pod"
-            if matches(selector, pod_labels(o) if o["kind"] != "Pod" else o["metadata"].get("labels", {}))]
+    return [o for o in objects.values() if pod_spec(o) is not None and matches(selector, pod_labels(o))]
 
 
 def _waits_on_later(who: str, svc: str, i: int, objects: dict[Key, dict[str, Any]], created_at: dict[Key, int],
