@@ -31,6 +31,7 @@ BASE_VALUES: dict[str, Any] = {
     "postgresql": {"deploy": False, "existingSecret": "animerec-postgres"},
     "redis": {"deploy": False, "existingSecret": "animerec-redis"},
     "etl": {"argo": {"enabled": False}},
+    "tests": {"enabled": False},  # `helm test` only: kubectl would run the test Pod once, at apply
     "pipelines": {"mode": "kfp", "kfpEndpoint": "http://ml-pipeline.kubeflow.svc:8888",
                   "gpu": {"count": 0, "nodeSelector": {}, "tolerations": []}},
 }
