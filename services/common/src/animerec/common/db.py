@@ -1,42 +1,27 @@
-"""PostgreSQL helpers on psycopg 3: connections, a pool, transactions."""
+"""PostgreSQL helpers on psycopg 3: connections and databases (create, drop, wait for the server)."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
 
-def connect(url: str, *, autocommit: bool = False, dict_rows: bool = False) -> psycopg.Connection:
-    return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row if dict_rows else None)
-
-
-def pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "animerec") -> ConnectionPool:
-    return ConnectionPool(url, min_size=min_size, max_size=max_size, name=name, open=True,
-                          kwargs={"application_name": name})
-
-
-@contextlib.contextmanager
-def transaction(url: str) -> Iterator[psycopg.Connection]:
-    """One connection, one transaction: committed on success, rolled back on error."""
-    with psycopg.connect(url) as conn, conn.transaction():
-        yield conn
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    return psycopg.connect(url, autocommit=autocommit)
 
 
 def with_database(url: str, dbname: str) -> str:
     """The same server URL pointing at another database."""
     params = conninfo_to_dict(url)
     params["dbname"] = dbname
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def database_name(url: str) -> str:
-    return conninfo_to_dict(url).get("dbname") or "postgres"
+    return str(conninfo_to_dict(url).get("dbname") or "postgres")
 
 
 def ensure_database(url: str) -> bool:

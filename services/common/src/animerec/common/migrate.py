@@ -65,7 +65,7 @@ def apply(url: str, folder: Path | None = None) -> list[Migration]:
             conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
                 version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now())""")
-            done = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+            done: dict[int, str] = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
             for migration in migrations:
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:

@@ -132,7 +132,8 @@ class RecordingPushgateway:
         import http.server
         import threading
 
-        pushes = self.pushes = []
+        pushes: list[tuple[str, str, str]] = []
+        self.pushes = pushes
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _push(self) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from .settings import SchedulerSettings
@@ -88,13 +89,16 @@ def backlog_query(kind: str) -> sql.Composed:
     return sql.SQL(_BACKLOG).format(table=table(kind))
 
 
-def pick(conn, kind: str, settings: SchedulerSettings, now: datetime, limit: int) -> list[Candidate]:
+def pick(conn: psycopg.Connection[Any], kind: str, settings: SchedulerSettings, now: datetime,
+         limit: int) -> list[Candidate]:
     """Lock and return up to `limit` URLs by the policy; the caller's transaction holds the locks."""
     rows = conn.execute(select_query(kind), {**params(settings, now), "limit": limit}).fetchall()
     return [Candidate(url, count) for url, count in rows]
 
 
-def backlog(conn, kind: str, settings: SchedulerSettings, now: datetime) -> dict[str, int]:
+def backlog(conn: psycopg.Connection[Any], kind: str, settings: SchedulerSettings, now: datetime) -> dict[str, int]:
     cur = conn.execute(backlog_query(kind), params(settings, now))
-    names = [c.name for c in cur.description]
-    return dict(zip(names, cur.fetchone(), strict=True))
+    row = cur.fetchone()
+    if row is None or cur.description is None:
+        raise RuntimeError("the backlog query returned no row")
+    return dict(zip([c.name for c in cur.description], row, strict=True))

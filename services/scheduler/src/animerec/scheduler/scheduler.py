@@ -44,24 +44,22 @@ def run(core: CoreSettings, settings: SchedulerSettings, kind: str, *, limit: in
     now = now or datetime.now(UTC)
     limit = limit or settings.limit
     result = RunResult(kind)
-    own_producer = producer is None and not dry_run
-    if own_producer:
-        producer = EventProducer(core, f"scheduler-{kind}")
+    own = EventProducer(core, f"scheduler-{kind}") if producer is None and not dry_run else None
+    producer = producer or own
     try:
         with psycopg.connect(core.postgres_url) as conn:
             with conn.transaction():
                 picked = policy.pick(conn, kind, settings, now, limit)
                 result.picked = [c.url for c in picked]
-                if picked and not dry_run:
-                    assert producer is not None
+                if picked and producer is not None and not dry_run:
                     requests = [store.Request(kind, c.url, settings.source, c.scheduled_count + 1) for c in picked]
                     outcome = store.schedule(conn, producer, core, requests, now, settings.publish_timeout_s)
                     result.scheduled = [r.url for r in outcome.scheduled]
                     result.failed = outcome.failed
             result.backlog = policy.backlog(conn, kind, settings, now)
     finally:
-        if own_producer:
-            producer.close()
+        if own is not None:
+            own.close()
     result.seconds = time.perf_counter() - started
     _observe(result)
     log.info("scheduler run", extra={"kind": kind, "picked": len(result.picked), "scheduled": len(result.scheduled),

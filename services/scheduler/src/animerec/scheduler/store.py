@@ -64,7 +64,7 @@ def table(kind: str) -> sql.Identifier:
 
 
 def _query(template: str, kind: str) -> sql.Composed:
-    return sql.SQL(template).format(table=table(kind))  # type: ignore[arg-type]  # templates are constants
+    return sql.SQL(template).format(table=table(kind))
 
 
 def topic(core: CoreSettings, kind: str) -> str:
