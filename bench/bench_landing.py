@@ -1,7 +1,11 @@
-"""Landing writer throughput (Kafka -> Beam DirectRunner -> landing tables) vs a raw COPY of the same rows.
+"""Landing writer throughput, and each of its parts against its raw baseline, all in one run.
 
-Both land into fresh PostgreSQL databases on the local server; the writer reads from a Tansu broker
-started for the benchmark. quick: 5k messages, full: 50k.
+- the writer (Kafka -> Beam DirectRunner -> landing tables) vs a raw COPY of the same rows;
+- the Beam Kafka source (splittable DoFn) vs a bare kafka-python consumer reading the same offsets;
+- decode + validate of one message vs json.loads of the same bytes.
+
+Each writer run lands into a fresh PostgreSQL database on the local server, from a Tansu broker started for
+the benchmark. quick: 5k messages, full: 50k.
 """
 
 from __future__ import annotations
@@ -9,13 +13,21 @@ from __future__ import annotations
 import time
 import uuid
 
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
+from kafka import KafkaConsumer, TopicPartition
 from run import Row
 
 from animerec.common import config, db, kafka, migrate
 from animerec.devkit import tansu
 from animerec.landing import world
 from animerec.landing.config import settings as landing_settings
+from animerec.landing.pipeline import allowed_schemas
+from animerec.landing.source import PartitionRange, ReadPartitions
 from animerec.landing.tables import landing_tables
+from animerec.landing.validate import Record, check
 from animerec.landing.writer import Writer
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -45,6 +57,72 @@ def copy_baseline(messages: list[tuple[str, dict]], url: str) -> float:
     return time.perf_counter() - started
 
 
+def partitions(core: config.CoreSettings, topic: str) -> list[TopicPartition]:
+    consumer = KafkaConsumer(**kafka.client_options(core, "bench"))
+    try:
+        return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    finally:
+        consumer.close()
+
+
+def bare_read(core: config.CoreSettings, tps: list[TopicPartition], high: dict[TopicPartition, int]) -> float:
+    """A kafka-python consumer reading every partition from 0 to its high watermark: the floor for any reader."""
+    consumer = KafkaConsumer(**kafka.client_options(core, "bench-bare"), enable_auto_commit=False,
+                             max_poll_records=5000)
+    consumer.assign(tps)
+    for tp in tps:
+        consumer.seek(tp, 0)
+    started = time.perf_counter()
+    left = sum(high.values())
+    while left > 0:
+        for records in consumer.poll(timeout_ms=500).values():
+            left -= len(records)
+    seconds = time.perf_counter() - started
+    consumer.close()
+    return seconds
+
+
+class Count(beam.DoFn):
+    def __init__(self) -> None:
+        self.records = Metrics.counter("bench", "records")
+
+    def process(self, chunk):
+        self.records.inc(len(chunk))
+
+
+def beam_read(core: config.CoreSettings, tps: list[TopicPartition], high: dict[TopicPartition, int]) -> float:
+    """The writer's source alone: Create(ranges) | ReadPartitions on DirectRunner, pipeline start included."""
+    ranges = [PartitionRange(tp.topic, tp.partition, 0, high[tp]) for tp in tps]
+    started = time.perf_counter()
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner", direct_num_workers=1))
+    _ = pipeline | beam.Create(ranges) | beam.ParDo(ReadPartitions(core)) | beam.ParDo(Count())
+    result = pipeline.run()
+    result.wait_until_finish()
+    seconds = time.perf_counter() - started
+    (counter,) = result.metrics().query(MetricsFilter().with_name("records"))["counters"]
+    assert counter.committed == sum(high.values()), (counter.committed, sum(high.values()))
+    return seconds
+
+
+def validation(core: config.CoreSettings, messages: list[tuple[str, dict]]) -> tuple[float, float]:
+    import json
+    topic = kafka.topic_name(core, "ingest")
+    raws = [json.dumps(m, separators=(",", ":"), ensure_ascii=False).encode() for _, m in messages]
+    records = [Record(topic, 0, i, None, raw, m["item_type"]) for i, (raw, (_, m)) in enumerate(zip(raws, messages,
+                                                                                                   strict=True))]
+    allowed, tables = allowed_schemas(core.topic_prefix, ["ingest"]), landing_tables()
+    check(records[0], allowed, tables)  # compile the validators outside the timing
+    started = time.perf_counter()
+    for raw in raws:
+        json.loads(raw)
+    loads_s = time.perf_counter() - started
+    started = time.perf_counter()
+    bad = sum(1 for r in records if type(check(r, allowed, tables)).__name__ != "Landed")
+    check_s = time.perf_counter() - started
+    assert bad == 0, f"{bad} benchmark messages rejected"
+    return check_s, loads_s
+
+
 def run(quick: bool) -> list[Row]:
     n = 5_000 if quick else 50_000
     messages = world.messages(world.sized(n))[:n]
@@ -56,8 +134,14 @@ def run(quick: bool) -> list[Row]:
                            kafka_session_timeout_ms=6000, topic_prefix="bench.")
         kafka.wait_for_broker(core, 30)
         kafka.ensure_topics(core)
+        topic = kafka.topic_name(core, "ingest")
         with kafka.EventProducer(core, "bench") as producer:
-            producer.send_all(kafka.topic_name(core, "ingest"), messages)
+            producer.send_all(topic, messages)
+        tps = partitions(core, topic)
+        high = kafka.high_watermarks(core, {tp: 0 for tp in tps})
+        bare_s = bare_read(core, tps, high)
+        beam_s = beam_read(core, tps, high)
+        check_s, loads_s = validation(core, messages)
         writer = Writer(core, landing_settings(group="bench-landing", read_timeout_s=30))
         started = time.perf_counter()
         totals = writer.run(once=True)
@@ -71,7 +155,14 @@ def run(quick: bool) -> list[Row]:
             db.drop_database(url)
     return [
         Row("landing writer, messages/s in batches", n / totals.busy_s, "msg/s", "raw COPY of the same rows",
-            n / copy_s, note=f"{n} messages, {totals.batches} Beam batches (DirectRunner)", higher_is_better=True),
+            n / copy_s, note=f"{n} messages, {totals.batches} Beam batch(es) (DirectRunner): bounds, read, "
+                             "validate, COPY, offset commit", higher_is_better=True),
         Row("landing writer, messages/s wall (incl. group join)", n / wall, "msg/s", "raw COPY of the same rows",
             n / copy_s, note="wall time includes the consumer-group join", higher_is_better=True),
+        Row("landing Kafka source (splittable DoFn), messages/s", n / beam_s, "msg/s",
+            "bare kafka-python consumer, same offsets", n / bare_s,
+            note="Beam pipeline start included", higher_is_better=True),
+        Row("landing decode + validate, messages/s", n / check_s, "msg/s", "json.loads of the same bytes",
+            n / loads_s, note="orjson, duplicate-key and NUL scan, compiled schema check, row build",
+            higher_is_better=True),
     ]
