@@ -61,6 +61,7 @@ def repository_errors(config: dict[str, Any], default_render: Render, missing_ok
     for image in sorted(rendered - images):
         errors.append(f"the chart runs image {image} but skaffold builds no such artifact")
     profiles = {p["name"]: p for p in config.get("profiles", [])}
+    errors.extend(gpu_profile_errors(config, values))
     for name in ("dev", "prod"):
         paths = profiles.get(name, {}).get("manifests", {}).get("kustomize", {}).get("paths", [])
         if paths != [f"kustomize/overlays/{name}"]:
@@ -74,6 +75,29 @@ def repository_errors(config: dict[str, Any], default_render: Render, missing_ok
             svc = default_render.get("Service", fwd["resourceName"])
             if svc is None or not any(p["port"] == fwd["port"] for p in svc["spec"]["ports"]):
                 errors.append(f"portForward: no rendered Service {fwd['resourceName']} with port {fwd['port']}")
+    return errors
+
+
+def gpu_profile_errors(config: dict[str, Any], values: dict[str, Any]) -> list[str]:
+    """Profile gpu builds the chart's GPU training image with GPU TensorFlow and trains on GPUs; the default
+    build trains on CPU (its setValues), so it never deploys a GPU image it did not build."""
+    errors = []
+    release = config["manifests"]["helm"]["releases"][0]
+    if str(release.get("setValues", {}).get("pipelines.gpu.count")) != "0":
+        errors.append("the default skaffold deploy must set pipelines.gpu.count: \"0\" (it builds no GPU image)")
+    gpu = next((p for p in config.get("profiles", []) if p["name"] == "gpu"), None)
+    if gpu is None:
+        return [*errors, "no skaffold profile gpu (GPU TensorFlow pipelines image)"]
+    added = [op["value"] for op in gpu.get("patches", []) if op["path"] == "/build/artifacts/-"]
+    wanted = values["pipelines"]["image"]["gpuRepository"]
+    built = [a for a in added if a["image"] == wanted]
+    if not built or built[0].get("docker", {}).get("buildArgs", {}).get("TENSORFLOW") != "gpu":
+        errors.append(f"profile gpu does not build {wanted} with --build-arg TENSORFLOW=gpu")
+    sets = {op["path"].rsplit("/", 1)[-1]: op.get("value") for op in gpu.get("patches", [])}
+    if sets.get("pipelines.gpu.count") in (None, "0"):
+        errors.append("profile gpu does not train on GPUs (pipelines.gpu.count)")
+    if "pipelines.image.gpuRepository" not in sets:
+        errors.append("profile gpu does not point pipelines.image.gpuRepository at the image it builds")
     return errors
 
 

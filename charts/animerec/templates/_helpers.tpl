@@ -47,11 +47,14 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- $root := index . 0 -}}
 {{- $image := index . 1 -}}
 {{- $tag := $image.tag | default $root.Values.image.tag | default $root.Chart.AppVersion -}}
+{{- $ref := printf "%s:%s" $image.repository $tag -}}
 {{- if $root.Values.image.registry -}}
-{{- printf "%s/%s:%s" (trimSuffix "/" $root.Values.image.registry) $image.repository $tag -}}
-{{- else -}}
-{{- printf "%s:%s" $image.repository $tag -}}
+{{- $ref = printf "%s/%s" (trimSuffix "/" $root.Values.image.registry) $ref -}}
 {{- end -}}
+{{- with $image.digest -}}
+{{- $ref = printf "%s@%s" $ref . -}}
+{{- end -}}
+{{- $ref -}}
 {{- end -}}
 
 {{/* Account of the hook Jobs: a hook itself (created just before them), since Helm creates the release's own
@@ -61,6 +64,16 @@ ServiceAccount only after the pre-install hooks */}}
 {{- include "animerec.component" (list . "hooks") -}}
 {{- else -}}
 {{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The image training runs in: the GPU build when training asks for GPUs */}}
+{{- define "animerec.trainingImage" -}}
+{{- $i := .Values.pipelines.image -}}
+{{- if gt (int .Values.pipelines.gpu.count) 0 -}}
+{{- include "animerec.image" (list . (dict "repository" $i.gpuRepository "tag" $i.gpuTag "digest" $i.gpuDigest)) -}}
+{{- else -}}
+{{- include "animerec.image" (list . $i) -}}
 {{- end -}}
 {{- end -}}
 
@@ -300,7 +313,7 @@ spec:
   {{- end }}
   containers:
     - name: {{ .component }}
-      image: {{ include "animerec.image" (list $root .image) }}
+      image: {{ .imageRef | default (include "animerec.image" (list $root .image)) }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
       {{- with .command }}
       command:
