@@ -14,15 +14,14 @@ def test_defaults_when_nothing_set():
     assert s.kafka_bootstrap == "127.0.0.1:9092"
     assert s.metrics_port == 9100
     assert s.state_dir == Path(".animerec")
-    assert s.schemas_dir is None
 
 
 def test_values_are_typed():
     s = config.core({"ANIMEREC_METRICS_PORT": "9200", "ANIMEREC_KAFKA_BOOTSTRAP": "a:1,b:2",
-                     "ANIMEREC_LOG_LEVEL": "DEBUG", "ANIMEREC_SCHEMAS_DIR": "/tmp/x"})
+                     "ANIMEREC_LOG_LEVEL": "DEBUG", "ANIMEREC_STATE_DIR": "/tmp/x"})
     assert s.metrics_port == 9200
     assert s.kafka_bootstrap == "a:1,b:2"
-    assert s.schemas_dir == Path("/tmp/x")
+    assert s.state_dir == Path("/tmp/x")
 
 
 @pytest.mark.parametrize(("var", "value", "fragment"), [

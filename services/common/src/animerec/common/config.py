@@ -166,7 +166,6 @@ class CoreSettings:
         help="Labels added to the grouping key of metrics pushed to a Pushgateway, name=value,... (the chart sets "
              "release_namespace and release, so two installs sharing a Pushgateway never overwrite each other)")
     state_dir: Path = setting(Path(".animerec"), help="Where `animerec stack` keeps pid files and logs")
-    schemas_dir: Path | None = setting(None, help="Folder of the data contracts (default: the repo's schemas/)")
     data_dir: Path | None = setting(None, help="Folder of the real MAL datasets (default: the repo's data/, then "
                                            "../shared/datasets); see data/README.md")
 
