@@ -445,6 +445,33 @@ def check_kafka_security(render: Render) -> list[str]:
     return errors
 
 
+def gpu_images() -> set[str]:
+    """Repositories skaffold builds with GPU TensorFlow (--build-arg TENSORFLOW=gpu), in any profile."""
+    config = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
+    artifacts = list(config["build"]["artifacts"])
+    artifacts += [op["value"] for p in config.get("profiles", []) for op in p.get("patches", [])
+                  if op["path"] == "/build/artifacts/-"]
+    return {a["image"] for a in artifacts if a.get("docker", {}).get("buildArgs", {}).get("TENSORFLOW") == "gpu"}
+
+
+def check_gpu_image(render: Render) -> list[str]:
+    """Training that asks for GPUs runs in a GPU TensorFlow build (a CPU wheel would ignore the GPU)."""
+    errors = []
+    gpu = gpu_images()
+    for w in workloads(render):
+        for _, c in containers(w):
+            env = configmap_env(render, c)
+            limits = c.get("resources", {}).get("limits", {})
+            if int(env.get("ANIMEREC_PIPELINES_GPU_COUNT", "0") or 0) > 0:
+                image = env.get("ANIMEREC_PIPELINES_IMAGE", "")
+                if image.rsplit(":", 1)[0].split("@")[0] not in gpu:
+                    errors.append(f"{w['kind']} {w['metadata']['name']}: training on GPUs in {image}, not a GPU "
+                                  f"build ({sorted(gpu)})")
+            if any("gpu" in k for k in limits) and c["image"].split("@")[0].rsplit(":", 1)[0] not in gpu:
+                errors.append(f"{w['kind']} {w['metadata']['name']}: requests a GPU but runs {c['image']}")
+    return errors
+
+
 def check_network_policies(render: Render) -> list[str]:
     """With NetworkPolicies on, every pod is selected by a policy (the default deny or its own)."""
     policies = render.of_kind("NetworkPolicy")
@@ -517,6 +544,7 @@ CHECKS: dict[str, Callable[[Render], list[str]]] = {
     "network-policies": check_network_policies,
     "writable-dirs": check_writable_dirs,
     "kafka-security": check_kafka_security,
+    "gpu-image": check_gpu_image,
     "argo-templates": check_argo_templates,
     "scrape-allowed": check_scrape_allowed,
     "metric-names": check_metric_names,
