@@ -160,10 +160,30 @@ class Recommender:
         self.rng = rng or random.Random()
         self._recs_hit = metrics.cache.labels("user_recs", "hit")
         self._online: dict[tuple[str, str, str], Any] = {}
+        # item-item weights of one version (they never change within a version)
+        self._nb_version: str | None = None
+        self._nb: foldin.NeighbourIndex | None = None
+        self._nb_lock = asyncio.Lock()
+
+    async def _index(self, view: AsyncRecView) -> foldin.NeighbourIndex:
+        """The version's item-item weights, loaded whole on first use (start-up warms it; one load at a time)."""
+        if self._nb_version == view.version and self._nb is not None:
+            return self._nb
+        async with self._nb_lock:
+            if self._nb_version != view.version or self._nb is None:
+                rows: dict[int, tuple[list[int], list[float]]] = {}
+                async for batch in view.scan_neighbours():
+                    rows.update(batch)
+                    await asyncio.sleep(0)  # let requests run between batches
+                self._nb, self._nb_version = foldin.NeighbourIndex(rows), view.version
+        return self._nb
 
     async def warm(self) -> int:
-        """Load the live version's cards (start-up, before the first request); returns how many."""
-        return await self.store.read(self.card_cache.load)
+        """Load the live version's cards and fold-in weights (start-up, before the first request); returns how
+        many cards."""
+        count = await self.store.read(self.card_cache.load)
+        await self.store.read(self._index)
+        return count
 
     def count(self, version: str, source: str, event: str, amount: int = 1) -> None:
         """Online evaluation: impressions, clicks, likes and dislikes by published version and source."""
@@ -306,8 +326,8 @@ class Recommender:
         weights = foldin.seed_weights(newest[:self.settings.fold_in_max_entries], liked)
         if not weights:
             return []
-        neighbours = await view.neighbours(list(weights))
-        scored = foldin.score(weights, neighbours, exclude, want)
+        index = await self._index(view)
+        scored = index.score(weights, exclude, want)
         if not scored:
             return []
         seeds = sorted({seed for _, _, seed in scored})

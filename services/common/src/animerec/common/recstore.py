@@ -496,6 +496,16 @@ class AsyncRecView:
             if not cursor:
                 return
 
+    async def scan_neighbours(self, batch: int = 1000):
+        """Every item-item weight list of the version, a batch at a time (HSCAN)."""
+        cursor = 0
+        while True:
+            cursor, values = await self._r.hscan(self.key("neighbours"), cursor, count=batch)
+            if values:
+                yield {int(a): decode_neighbours(raw) for a, raw in values.items()}
+            if not cursor:
+                return
+
     async def lists(self) -> tuple[list[int], list[int]]:
         """(popular, trending) in one round trip."""
         popular, trending = await self._run([("get", (self.key("popular"),)), ("get", (self.key("trending"),))])
