@@ -60,12 +60,12 @@ class PipelineSettings:
     tune_trials: int = setting(8, minimum=1, maximum=1000,
                                help="Trials of each baseline's hyper-parameter search on the validation split")
     # anime-anime
-    cocompletion_window_days: int = setting(30, minimum=1, maximum=3650,
-                                            help="Two completions this close in time count as co-completed")
-    genre_neighbours: int = setting(50, minimum=1, maximum=1000,
-                                    help="Most genre-similar anime taken as candidate pairs per anime")
-    similar_candidates: int = setting(100, minimum=10, maximum=5000,
-                                      help="Candidates retrieved per anime for pairwise ranking")
+    similar_candidates: int = setting(300, minimum=10, maximum=5000,
+                                      help="Candidates per anime that the similar-anime blend scores")
+    similar_depth: int = setting(100, minimum=1, maximum=5000,
+                                 help="Each source's best anime per anchor that enter the similar-anime candidates")
+    similar_synopsis: bool = setting(True, help="Synopsis embeddings (all-MiniLM-L6-v2, cached) in franchise "
+                                     "detection and the similar-anime blend")
     # output and promotion
     k: int = setting(20, minimum=1, maximum=1000, help="Cut-off of the evaluation metrics")
     top_n: int = setting(100, minimum=1, maximum=1000, help="Length of the published lists")
@@ -73,8 +73,6 @@ class PipelineSettings:
     excluded_genres: list[str] = setting([], help="Genres never recommended (comma separated, e.g. Hentai)")
     promote_baseline: str = setting("popularity", choices=BASELINES,
                                     help="A model is promoted only if it beats this baseline")
-    promote_similar_baseline: str = setting("co_occurrence", choices=("popularity", "co_occurrence", "genre_cosine"),
-                                            help="The similar-anime ranker is promoted only if it beats this")
     promote_margin: float = setting(0.01, minimum=0.0, maximum=1.0,
                                     help="A learned model is promoted only if its validation figure beats the best "
                                          "tuned baseline's by this relative margin (and its test figure is not lower)")

@@ -171,99 +171,71 @@ def runtime_env() -> dict[str, str]:
 
 # --- anime-anime -----------------------------------------------------------------------------------
 
-SIGNAL_SETS = ("train_r", "train", "all")
-
-
 def _similar_context(world_path: str, splits_path: str, params: dict):
     from . import animeanime, useranime
     s = from_params(params)
     return animeanime.Context(World.load(Path(world_path)), useranime.Splits.load(Path(splits_path)), s)
 
 
-def _signals(signals_path: str, name: str):
-    from .animeanime import Signals
-    return Signals.load(Path(signals_path) / f"{name}.npz")
-
-
-def similar_signals(world_path: str, splits_path: str, params: dict, signals_path: str) -> dict[str, int]:
-    """Candidate-pair sources computed three times: from train_r (ranker labels stay unseen), from
-    train (evaluation) and from everything (publishing)."""
+def similar_side(world_path: str, splits_path: str, params: dict, side_path: str) -> dict[str, int]:
+    """What similar anime know besides ratings: genres, franchise links (crawled relations, else
+    detected from the catalogue), MAL user recommendations, synopsis embeddings (cached)."""
     from . import animeanime
     ctx = _similar_context(world_path, splits_path, params)
-    out = _dir(signals_path)
-    frames = {"train_r": ctx.splits.train_r, "train": ctx.splits.train, "all": ctx.world.interactions}
-    sizes = {}
-    for name, frame in frames.items():
-        sig = animeanime.build_signals(ctx.world, frame, ctx.index, ctx.s)
-        sig.save(out / f"{name}.npz")
-        sizes[f"pairs_{name}"] = int(sig.union().nnz)
-    return sizes
+    text = animeanime.synopsis_vectors(ctx.world, ctx.index, ctx.s)
+    side = animeanime.build_side(ctx.world, ctx.index, ctx.s, text)
+    side.save(_dir(side_path) / "side.npz")
+    synopses = 0 if text is None else int((text != 0).any(1).sum())
+    return {"franchise_links": int(side.franchise.nnz), "synopses": synopses}
 
 
-def similar_retrieval(world_path: str, splits_path: str, signals_path: str, params: dict, model_path: str) -> dict:
+def similar_models(world_path: str, splits_path: str, side_path: str, params: dict, results_path: str) -> dict:
+    """Every similar-anime baseline and the blend, tuned on validation and measured on test."""
     from . import animeanime
+    from .similar import Side
     ctx = _similar_context(world_path, splits_path, params)
-    towers = animeanime.train_retrieval(ctx, _signals(signals_path, "train_r"))
-    towers.save(_dir(model_path) / "towers.npz")
-    return {"epochs": len(towers.epoch_seconds)}
+    out = animeanime.run(ctx, Side.load(Path(side_path) / "side.npz"))
+    (_dir(results_path) / "results.json").write_text(json.dumps(
+        {"results": out.results, "params": out.params, "weights": out.weights}, indent=2, default=float))
+    return out.results
 
 
-def similar_candidates(world_path: str, splits_path: str, signals_path: str, model_path: str, params: dict,
-                       candidates_path: str) -> dict[str, float]:
+def similar_compare(results_path: str, params: dict, report_path: str, decision_path: str) -> bool:
+    """The honest choice (evaluation.decide): the blend only if it beats the best tuned baseline on
+    validation by the margin and is not worse on test; else that baseline's lists are published.
+    Always publishable: either way they are the best lists measured."""
+    from .evaluation import Result, decide, markdown_report, settings_note
+    from .similar import BLEND
+    s = from_params(params)
+    results = json.loads((Path(results_path) / "results.json").read_text())["results"]
+    rows = [Result(name, name != BLEND,
+                   {k: float(v) for k, v in f.items() if isinstance(v, (int, float)) and not k.startswith("val_")
+                    and k != "seconds"}, float(f.get("seconds", 0.0)),
+                   val={k[4:]: float(v) for k, v in f.items() if k.startswith("val_")},
+                   params=dict(f.get("params") or {}))
+            for name, f in results.items()]
+    decision = decide(rows, f"{s.promote_metric}@{s.k}", s.promote_margin)
+    notes = [settings_note(s), "anchor protocol: per user with held-out positives, the anchor is the most recent "
+             "(else a seeded random) positive of the history; relevant = the held-out positives; the user's history "
+             "skipped. Tuned on validation (history train_r), reported on test (history train)"]
+    Path(report_path).write_text(markdown_report("similar anime models", rows, s.k, decision, notes))
+    Path(decision_path).write_text(json.dumps({**decision.__dict__, "publishable": True, "results": results},
+                                              indent=2, default=float))
+    return True
+
+
+def final_similar_lists(world_path: str, splits_path: str, params: dict, side_path: str, results_path: str,
+                        decision_path: str, lists_path: str) -> int:
+    """The decided model (the blend if promoted, else the best baseline), refit on everything -> a
+    ranked list for every anime of the catalogue (parquet)."""
     from . import animeanime
-    from .retrieval import Towers
+    from .similar import Side
     ctx = _similar_context(world_path, splits_path, params)
-    towers = Towers.load(Path(model_path) / "towers.npz")
-    out = _dir(candidates_path)
-    v_users, v_anchors = animeanime.val_users(ctx)
-    t_users, t_anchors = animeanime.test_users(ctx)
-    if len(t_users) == 0:
-        raise ValueError("no test user with a training anchor: the dataset is too small to evaluate")
-    np.savez(out / "users.npz", val=v_users, test=t_users)
-    animeanime.candidates(ctx, towers, _signals(signals_path, "train_r"), v_anchors).save(out / "val.npz")
-    animeanime.candidates(ctx, towers, _signals(signals_path, "train"), t_anchors).save(out / "test.npz")
-    everyone = np.arange(ctx.index.n_items)
-    animeanime.candidates(ctx, towers, _signals(signals_path, "all"), everyone).save(out / "publish.npz")
-    # The retrieval model on its own: anchors' nearest anime by the towers.
-    n = max(ctx.s.k * 5, ctx.s.k + 50)
-    items, _ = towers.top(t_anchors, n, query_features=ctx.item_features)
-    from .useranime import Candidates
-    return animeanime.evaluate(ctx, Candidates(t_anchors, items, np.zeros(items.shape, "float32")), t_users, ctx.s.k)
-
-
-def similar_baseline(name: str, world_path: str, splits_path: str, signals_path: str, params: dict) -> dict[str, float]:
-    from . import animeanime
-    ctx = _similar_context(world_path, splits_path, params)
-    t_users, t_anchors = animeanime.test_users(ctx)
-    n = max(ctx.s.k * 5, ctx.s.k + 50)
-    lists = animeanime.baseline_lists(name, ctx, _signals(signals_path, "train"), t_anchors, n)
-    return animeanime.evaluate(ctx, lists, t_users, ctx.s.k)
-
-
-def similar_rank(world_path: str, splits_path: str, signals_path: str, model_path: str, candidates_path: str,
-                 params: dict, ranker_path: str, ranked_path: str) -> dict[str, float]:
-    from . import animeanime
-    from .retrieval import Towers
-    from .useranime import Candidates
-    ctx = _similar_context(world_path, splits_path, params)
-    towers = Towers.load(Path(model_path) / "towers.npz")
-    cands = {n: Candidates.load(Path(candidates_path) / f"{n}.npz") for n in ("val", "test", "publish")}
-    with np.load(Path(candidates_path) / "users.npz") as z:
-        v_users, t_users = z["val"], z["test"]
-    ranker = animeanime.train_ranker(ctx, towers, _signals(signals_path, "train_r"), cands["val"], v_users)
-    ranker.save(_dir(ranker_path) / "ranker.npz")
-    out = _dir(ranked_path)
-    test = animeanime.rank(ctx, towers, _signals(signals_path, "train"), ranker, cands["test"])
-    test.save(out / "test.npz")
-    animeanime.rank(ctx, towers, _signals(signals_path, "all"), ranker, cands["publish"]).save(out / "publish.npz")
-    return animeanime.evaluate(ctx, test, t_users, ctx.s.k)
-
-
-def final_similar_lists(world_path: str, splits_path: str, params: dict, ranked_path: str, lists_path: str) -> int:
-    from . import animeanime
-    from .useranime import Candidates
-    ctx = _similar_context(world_path, splits_path, params)
-    lists = animeanime.final_lists(ctx, Candidates.load(Path(ranked_path) / "publish.npz"), ctx.s.top_n)
+    tuned = json.loads((Path(results_path) / "results.json").read_text())
+    model = json.loads(Path(decision_path).read_text())["model"]
+    lists = animeanime.publish_lists(ctx, Side.load(Path(side_path) / "side.npz"), model, tuned["params"],
+                                     tuned["weights"], ctx.s.top_n)
     Path(lists_path).parent.mkdir(parents=True, exist_ok=True)
     lists.to_parquet(lists_path, index=False)
+    log.info("final similar lists", extra={"model": model, "rows": len(lists)})
     return len(lists)

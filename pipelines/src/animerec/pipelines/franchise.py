@@ -1,0 +1,149 @@
+"""Franchise detection from the catalogue alone, for datasets without a crawled relation table.
+
+Two anime are linked when
+- their titles share a franchise key: the part before ':' without season / part / sequel markers
+  ("Shingeki no Kyojin Season 3" and "Shingeki no Kyojin: Kuinaki Sentaku" -> "shingeki no kyojin"),
+  or one whole title starts the other ("Fullmetal Alchemist" -> "Fullmetal Alchemist: Brotherhood",
+  "Dragon Ball" -> "Dragon Ball Z"),
+- and their content agrees: genre cosine at least `min_genre_cosine`, or synopsis cosine at least
+  `min_text_cosine` when synopsis embeddings are given. Titles alone link "Air" to "Air Gear" and
+  "Monster" to "Monster Musume"; their genres do not match.
+
+Synopsis embeddings add links the titles miss ("Bakemonogatari" and "Nisemonogatari") when the
+synopses are nearly the same story (`text_link_cosine`). Crawled relations, when there are any,
+are links too.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import scipy.sparse as sp
+
+_SEQUEL_TEXT = (
+    "season seasons part movie movies film gekijouban special specials sp ova oav ona tv the "
+    "second third fourth fifth sixth 2nd 3rd 4th 5th 6th ii iii iv v vi r2 recap picture")
+SEQUEL_WORDS = frozenset(_SEQUEL_TEXT.split())
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def tokens(title: str) -> list[str]:
+    """Lower-case ASCII word tokens ("Gintama°" -> ["gintama"], "K-On!!" -> ["k", "on"])."""
+    text = unicodedata.normalize("NFKD", str(title)).encode("ascii", "ignore").decode().lower()
+    return _NON_WORD.sub(" ", text).split()
+
+
+def franchise_key(title: str) -> str:
+    """The title's franchise by name: the part before ':', without sequel markers or numbers."""
+    head = str(title).split(":")[0]
+    words = [w for w in tokens(head) if w not in SEQUEL_WORDS and not w.isdigit() and not _ordinal(w)]
+    return " ".join(words)
+
+
+def _ordinal(word: str) -> bool:
+    return bool(re.fullmatch(r"\d+(st|nd|rd|th)", word))
+
+
+def title_pairs(titles: list[str], max_group: int = 60, min_chars: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols), both directions, of titles sharing a key or where one whole title is a word
+    prefix of another. Keys or prefixes shared by more than `max_group` titles are too generic."""
+    keys = [franchise_key(t) for t in titles]
+    norm = [" ".join(tokens(t)) for t in titles]
+    groups: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        if len(k) >= min_chars:
+            groups.setdefault(k, []).append(i)
+    full: dict[str, list[int]] = {}
+    for i, t in enumerate(norm):
+        if len(t) >= min_chars:
+            full.setdefault(t, []).append(i)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    for members in groups.values():
+        if 1 < len(members) <= max_group:
+            m = np.asarray(members)
+            rows.append(np.repeat(m, len(m)))
+            cols.append(np.tile(m, len(m)))
+    # Word prefixes: every proper prefix of each title that is itself a whole title.
+    extended: dict[str, list[int]] = {}
+    for j, t in enumerate(norm):
+        words = t.split()
+        for cut in range(1, len(words)):
+            prefix = " ".join(words[:cut])
+            if prefix in full:
+                extended.setdefault(prefix, []).append(j)
+    for prefix, longer in extended.items():
+        if len(longer) <= max_group:
+            for i in full[prefix]:
+                rows += [np.full(len(longer), i), np.asarray(longer)]
+                cols += [np.asarray(longer), np.full(len(longer), i)]
+    if not rows:
+        return np.empty(0, "int64"), np.empty(0, "int64")
+    r, c = np.concatenate(rows).astype("int64"), np.concatenate(cols).astype("int64")
+    keep = r != c
+    return r[keep], c[keep]
+
+
+def franchise_matrix(titles: list[str], genres: sp.csr_matrix, text: np.ndarray | None = None,
+                     related: tuple[np.ndarray, np.ndarray] | None = None, *, min_genre_cosine: float = 0.5,
+                     min_text_cosine: float = 0.6, text_link_cosine: float = 0.9, text_neighbours: int = 10,
+                     max_group: int = 60) -> sp.csr_matrix:
+    """items x items, symmetric, 1 where two anime belong to one franchise; no diagonal.
+
+    `genres`: items x genres 0/1; `text`: [items, d] L2-normalised synopsis embeddings (zero rows:
+    no synopsis); `related`: crawled (a, b) pairs, trusted as they are."""
+    n = len(titles)
+    r, c = title_pairs(titles, max_group=max_group)
+    g = _l2_sparse(genres)
+    genre_cos = np.asarray(g[r].multiply(g[c]).sum(1)).ravel() if len(r) else np.empty(0)
+    no_genres = (np.diff(g.indptr)[r] == 0) | (np.diff(g.indptr)[c] == 0) if len(r) else np.empty(0, bool)
+    ok = (genre_cos >= min_genre_cosine) | no_genres
+    if text is not None and len(r):
+        has_text = (np.abs(text[r]).sum(1) > 0) & (np.abs(text[c]).sum(1) > 0)
+        text_cos = np.einsum("ij,ij->i", text[r], text[c])
+        ok |= has_text & (text_cos >= min_text_cosine)
+    rows, cols = [r[ok]], [c[ok]]
+    if text is not None:
+        tr, tc = text_links(text, text_link_cosine, text_neighbours)
+        rows += [tr, tc]
+        cols += [tc, tr]
+    if related is not None and len(related[0]):
+        a, b = (np.asarray(x, "int64") for x in related)
+        rows += [a, b]
+        cols += [b, a]
+    rr, cc = np.concatenate(rows), np.concatenate(cols)
+    m = sp.csr_matrix((np.ones(len(rr), "float32"), (rr, cc)), shape=(n, n))
+    m.setdiag(0)
+    m.eliminate_zeros()
+    m.data[:] = 1.0
+    return m
+
+
+def text_links(text: np.ndarray, threshold: float, neighbours: int, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of anime whose synopsis embeddings have cosine >= `threshold` (each row's
+    `neighbours` nearest at most)."""
+    has = np.flatnonzero(np.abs(text).sum(1) > 0)
+    if len(has) < 2:
+        return np.empty(0, "int64"), np.empty(0, "int64")
+    t = text[has].astype("float32")
+    k = min(neighbours, len(has) - 1)
+    rows, cols = [], []
+    for start in range(0, len(has), batch):
+        block = t[start:start + batch] @ t.T
+        idx = np.arange(block.shape[0])
+        block[idx, start + idx] = -1.0
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        sim = np.take_along_axis(block, top, 1)
+        hit = sim >= threshold
+        rows.append(has[np.repeat(idx + start, k).reshape(-1, k)[hit]])
+        cols.append(has[top[hit]])
+    return np.concatenate(rows).astype("int64"), np.concatenate(cols).astype("int64")
+
+
+def _l2_sparse(m: sp.csr_matrix) -> sp.csr_matrix:
+    m = sp.csr_matrix(m, dtype="float32")
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)
