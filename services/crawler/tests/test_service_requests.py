@@ -40,7 +40,7 @@ def engine():
 def client(engine):
     settings = config.load(CrawlerSettings, {}, max_urls_per_request=4, seed_max_pages=5)
     app = CrawlService(config.core({}), settings, engine, producer=None).app()
-    return TestClient(app, raise_server_exceptions=True)
+    return TestClient(app, raise_server_exceptions=True, headers={"content-type": "application/json"})
 
 
 @pytest.mark.parametrize(("body", "status", "message"), [
@@ -107,3 +107,36 @@ def test_health_and_metrics(client, engine):
     assert client.get("/healthz").status_code == 503
     metrics = client.get("/metrics")
     assert metrics.status_code == 200 and "animerec_crawler_pages_total" in metrics.text
+
+
+@pytest.mark.parametrize(("body", "headers", "status", "message"), [
+    (b'{"urls": ["https://myanimelist.net/anime/1"], "pad": "' + b"x" * 1_100_000 + b'"}', {}, 413, "body larger"),
+    (b"[" * 100_000 + b"]" * 100_000, {}, 400, "not JSON"),           # past the decoder's own depth bound
+    (b'{"urls": ' + b"[" * 50 + b"]" * 50 + b"}", {}, 400, "nests deeper"),
+    (b'{"urls": ["https://myanimelist.net/anime/1"]}', {"content-type": "text/plain"}, 415, "application/json"),
+    (b'{"urls": ["https://myanimelist.net/anime/1"]}', {"content-type": "application/x-www-form-urlencoded"}, 415,
+     "application/json"),
+    (b'{"urls": ["\\ud800"]}', {}, 400, "not JSON"),                  # a lone surrogate
+    (b'{"urls": [NaN]}', {}, 400, "not JSON"),
+    (b"\xef\xbb\xbf{}", {}, 400, "not JSON"),
+])
+def test_hostile_bodies_get_a_4xx(client, engine, body, headers, status, message):
+    for path in ("/crawl", "/seed/anime/top"):
+        response = client.post(path, content=body, headers=headers)
+        assert response.status_code == status, (path, response.text[:200])
+        assert message in response.json()["error"]
+    assert engine.submitted == []
+
+
+def test_oversized_body_without_content_length_gets_413(client):
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 65536
+    response = client.post("/crawl", content=chunks())
+    assert response.status_code == 413
+
+
+def test_json_with_a_parameter_in_content_type_is_accepted(client, engine):
+    response = client.post("/crawl", content=b'{"urls": ["https://myanimelist.net/anime/1"], "wait": true}',
+                           headers={"content-type": "application/json; charset=utf-8"})
+    assert response.status_code < 400, response.text

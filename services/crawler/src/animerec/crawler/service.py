@@ -14,12 +14,12 @@ Bad requests get a 4xx with a message that says what is wrong.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -52,14 +52,47 @@ def _error(status: int, message: str, details: Any = None) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+MAX_BODY_BYTES = 1_048_576   # a request names at most max_urls_per_request URLs: far below this
+MAX_JSON_DEPTH = 8           # the deepest valid body is an object holding a list of strings
+
+
+def _json_depth(value: Any) -> int:
+    depth, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        depth = max(depth, level)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return depth
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused with 413 past MAX_BODY_BYTES whether or not Content-Length tells the size up front."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise BadRequest(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BadRequest(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json(request: Request, allowed: set[str]) -> dict[str, Any]:
-    raw = await request.body()
+    raw = await _body(request)
     if not raw.strip():
         return {}
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise BadRequest(415, f"Content-Type must be application/json, not {media or 'missing'}")
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = orjson.loads(raw)   # strict: no NaN, no lone surrogates, nesting bounded (no RecursionError)
+    except orjson.JSONDecodeError as exc:
         raise BadRequest(400, f"body is not JSON: {exc}") from None
+    if _json_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(body, list):
         body = {"urls": body}
     if not isinstance(body, dict):
