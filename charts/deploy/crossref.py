@@ -177,6 +177,11 @@ def check_services(render: Render) -> list[str]:
     for svc in render.of_kind("Service"):
         for port in svc["spec"]["ports"]:
             errors.extend(service_reaches_container(render, svc, port, "Service"))
+    for sts in render.of_kind("StatefulSet"):
+        governing = render.get("Service", sts["spec"].get("serviceName", ""))
+        if governing is None or governing["spec"].get("clusterIP") != "None":
+            errors.append(f"StatefulSet {sts['metadata']['name']}: serviceName {sts['spec'].get('serviceName')!r} "
+                          "is not a rendered headless Service")
     for kind in ("HorizontalPodAutoscaler",):
         for hpa in render.of_kind(kind):
             ref = hpa["spec"]["scaleTargetRef"]
@@ -301,6 +306,11 @@ def check_hardening(render: Render) -> list[str]:
                 errors.append(f"{who}: mounts a service account token it does not need")
         for role, c in containers(w):
             cwho = f"{who} container {c.get('name', role)}"
+            from_secrets = {e["name"] for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+            for arg in [*c.get("command", []), *c.get("args", [])]:
+                for var in re.findall(r"\$\((\w+)\)", str(arg)):
+                    if var in from_secrets:
+                        errors.append(f"{cwho}: Secret value {var} on the command line (visible in ps and events)")
             ctx = c.get("securityContext", {})
             if ctx.get("readOnlyRootFilesystem") is not True:
                 errors.append(f"{cwho}: root filesystem not read-only")
