@@ -327,7 +327,7 @@ def store_world(url: str, world: World, *, replace: bool = False) -> ImportRepor
 
     catalogue, inter = world.anime, world.interactions
     names = sorted({f"user{u}" for u in inter["user_id"].unique()})
-    with db.transaction(url) as conn:
+    with db.connect(url) as conn, conn.transaction():
         if replace:
             conn.execute("TRUNCATE processed.user_anime, processed.anime, processed.\"user\", "
                          "processed.anime_anime, processed.user_user")
