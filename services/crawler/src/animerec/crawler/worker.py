@@ -10,9 +10,12 @@ the URL and, if it persists, stops the worker without committing it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import time
+from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from kafka import ConsumerRebalanceListener, TopicPartition
@@ -24,36 +27,41 @@ from animerec.common.kafka import Event, EventConsumer, EventProducer
 from animerec.scheduler import store
 
 from . import metrics, runtime, sinks
+from .engine import CrawlEngine
 from .jobs import JobResult
 from .offsets import OffsetTracker
 from .settings import CrawlerSettings
-from .targets import TargetError, resolve
+from .targets import Target, TargetError, resolve
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class Pending:
+    """A schedule message this worker accepted and has not settled: its crawl runs, or waits for a retry."""
+
     event: Event
-    target: object
-    attempt: int = 0
-    retry_at: float = 0.0
+    target: Target
+    attempt: int = 0        # sink failures so far; > 0 forces a fresh crawl past the dupefilter
+    retry_at: float = 0.0   # time.monotonic() of the next try, while waiting in Worker.retries
 
 
-class _Rebalance(ConsumerRebalanceListener):
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python has no types
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
 
-    def on_partitions_revoked(self, revoked):
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         # Commit what is finished before the partitions move; unfinished messages go to the new owner.
         self.worker.commit()
         self.worker.tracker.forget((tp.topic, tp.partition) for tp in revoked)
 
-    def on_partitions_assigned(self, assigned):
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)})
 
 
 class Worker:
-    def __init__(self, core: CoreSettings, settings: CrawlerSettings, engine, dead_letters: EventProducer) -> None:
+    def __init__(self, core: CoreSettings, settings: CrawlerSettings, engine: CrawlEngine,
+                 dead_letters: EventProducer) -> None:
         self.core = core
         self.settings = settings
         self.engine = engine
@@ -62,9 +70,9 @@ class Worker:
         self.consumer = EventConsumer(core, settings.group, [], max_poll_records=settings.max_inflight)
         self.consumer.kafka.subscribe(list(self.topics), listener=_Rebalance(self))
         self.tracker = OffsetTracker()
-        self.finished: queue.Queue = queue.Queue()
+        self.finished: queue.Queue[tuple[Pending, Future[JobResult]]] = queue.Queue()
         self.retries: list[Pending] = []
-        self.crawling: dict[object, object] = {}   # target -> future of its crawl in flight here
+        self.crawling: dict[Target, Future[JobResult]] = {}   # the crawl in flight here of each target
         self.in_flight = 0
         self.fatal: str | None = None
         self._paused = False
@@ -99,9 +107,10 @@ class Worker:
         if event.error is not None:
             self._reject(event, f"bad schedule message: {event.error}")
             return
+        value = event.value or {}   # a message without an error has a value
         try:
-            kind = self.topics.get(event.topic) or event.value["kind"]
-            target = resolve(event.value["url"], event.value.get("source") or self.settings.source, kind)
+            kind = self.topics.get(event.topic) or value["kind"]
+            target = resolve(value["url"], value.get("source") or self.settings.source, kind)
         except (TargetError, KeyError) as exc:
             self._reject(event, str(exc))
             return
@@ -122,7 +131,11 @@ class Worker:
             # A duplicate message (same URL, so same partition, so this worker) joins the crawl in flight.
             future = self.engine.submit(pending.target, force=pending.attempt > 0)
             self.crawling[pending.target] = future
-        future.add_done_callback(lambda f, p=pending: self.finished.put((p, f)))
+        future.add_done_callback(functools.partial(self._finished, pending))
+
+    def _finished(self, pending: Pending, future: Future[JobResult]) -> None:
+        """Called on the engine's thread: hand the crawl back to the loop."""
+        self.finished.put((pending, future))
 
     def _drain_finished(self) -> None:
         while True:
