@@ -1,17 +1,14 @@
-"""Redis helpers: one client per process, keys under a common prefix."""
+"""Redis: one client per process, with timeouts and health checks, decoding responses to str."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import redis
 
 
-def client(url: str, **options) -> redis.Redis:
+def client(url: str, **options: Any) -> redis.Redis:
     options.setdefault("socket_timeout", 2.0)
     options.setdefault("socket_connect_timeout", 2.0)
     options.setdefault("health_check_interval", 30)
     return redis.Redis.from_url(url, decode_responses=True, **options)
-
-
-def key(prefix: str, *parts: object) -> str:
-    """`key("animerec:", "recs", 3, "alice")` -> "animerec:recs:3:alice"."""
-    return prefix + ":".join(str(p) for p in parts)
