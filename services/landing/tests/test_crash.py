@@ -21,11 +21,12 @@ from animerec.landing.writer import Writer
 
 from .conftest import distinct_provenance, landed_counts, produce
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
 MESSAGES = int(os.environ.get("ANIMEREC_TEST_CRASH_MESSAGES", "5000"))
 KILLS = int(os.environ.get("ANIMEREC_TEST_CRASH_KILLS", "10"))
 BATCH = os.environ.get("ANIMEREC_TEST_CRASH_BATCH", "100")  # small batches: many commit points, kills mid-backlog
+
+# The 50k run needs more than the suite's default per-test timeout.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(max(600, MESSAGES // 20))]
 
 
 def writer_env(core, group):
@@ -35,7 +36,7 @@ def writer_env(core, group):
         "ANIMEREC_TOPIC_PREFIX": core.topic_prefix, "ANIMEREC_KAFKA_SESSION_TIMEOUT_MS": "2000",
         "ANIMEREC_METRICS_PORT": "0", "ANIMEREC_LOG_FORMAT": "text", "ANIMEREC_LOG_LEVEL": "WARNING",
         "ANIMEREC_LANDING_GROUP": group, "ANIMEREC_LANDING_BATCH_MAX_MESSAGES": BATCH,
-        "ANIMEREC_LANDING_IDLE_SLEEP_S": "0.2",
+        "ANIMEREC_LANDING_IDLE_SLEEP_S": "0.2", "ANIMEREC_LANDING_SESSION_TIMEOUT_MS": "2000",
     })
     if os.environ.get("ANIMEREC_SCHEMAS_DIR"):
         env["ANIMEREC_SCHEMAS_DIR"] = os.environ["ANIMEREC_SCHEMAS_DIR"]

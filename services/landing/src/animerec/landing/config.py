@@ -29,10 +29,11 @@ class LandingSettings:
                                          "partitions' high watermarks")
     session_timeout_ms: int = setting(6000, minimum=1000, maximum=300000,
                                       help="Consumer-group session: a replica silent this long loses its partitions")
-    rebalance_timeout_ms: int = setting(60000, minimum=1000, maximum=3_600_000,
-                                        help="Longest the group waits for a replica to rejoin in a rebalance (and "
-                                             "longest one batch may take): kafka-python's 5-minute default is what a "
-                                             "group stalled on after SIGKILLs")
+    rebalance_timeout_ms: int = setting(30000, minimum=1000, maximum=3_600_000,
+                                        help="Longest the group waits for replicas to rejoin in a rebalance (kafka-"
+                                             "python's max_poll_interval_ms; also the longest one batch may take): "
+                                             "its 5-minute default is what a group waits out for a member killed "
+                                             "mid-join")
     max_message_bytes: int = setting(1_048_576, minimum=1024, maximum=100_000_000,
                                      help="Messages larger than this are rejected unread")
     dead_letter_max_bytes: int = setting(65536, minimum=256, maximum=1_000_000,
