@@ -126,8 +126,19 @@ dashboards: ## Regenerate the Grafana dashboards (charts/animerec/files/dashboar
 kustomize: $(TOOLS)/bin/helm ## Regenerate the kustomize base and components from the chart
 	PYTHONPATH=charts $(PY) -m deploy.kustomize_gen
 
+# promtool: no PyPI wheel ships it; Debian's prometheus package does. Installed when we may (root with apt-get);
+# otherwise `make charts` says so and skips the alert-rule tests (CI always has it: .ci/run installs it).
+.PHONY: promtool
+promtool:
+	@command -v promtool >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { echo "installing promtool (Debian package prometheus)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; } ; } || \
+	  echo "promtool unavailable (not root or no apt-get): make charts skips the alert-rule tests"
+
 .PHONY: charts
-charts: $(TOOLS)/bin/helm $(TOOLS)/bin/kubectl $(TOOLS)/checkov/bin/checkov ## Verify chart, overlays, skaffold.yaml and alert rules offline
+charts: $(TOOLS)/bin/helm $(TOOLS)/bin/kubectl $(TOOLS)/checkov/bin/checkov promtool ## Verify chart, overlays, skaffold.yaml and alert rules offline
 	PYTHONPATH=charts $(PY) -m deploy.verify
 
 .PHONY: bench

@@ -42,6 +42,17 @@ def test_promtool_unit_tests_can_fail(renders, tmp_path):
     assert len(errors) == 1 and "AnimerecApi5xxRatioHigh" in errors[0]
 
 
+def test_missing_promtool_is_a_clear_skip_here_and_a_failure_in_ci(renders, monkeypatch, tmp_path):
+    """`make charts` must not fail where promtool cannot be installed, and CI must never skip it."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no promtool on it
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(verify.Skipped, match="alert rules NOT tested"):
+        verify.run_promtool(renders["helm:keda-monitoring-argo"], tmp_path)
+    monkeypatch.setenv("CI", "true")
+    assert verify.run_promtool(renders["helm:keda-monitoring-argo"], tmp_path) == [
+        "promtool not found (Debian package prometheus; .ci/run installs it)"]
+
+
 def test_skaffold_yaml_matches_schema_and_repository(renders):
     config = skaffold_check.load()
     assert skaffold_check.schema_errors(config) == []
@@ -98,7 +109,7 @@ def test_pipeline_submitter_compiles_with_the_charts_gpu_settings(renders, monke
         ("http://ml-pipeline.kubeflow.svc:8888", "user-anime.yaml", "animerec"),
         ("http://ml-pipeline.kubeflow.svc:8888", "anime-anime.yaml", "animerec")]
     compiled = (tmp_path / "user-anime.yaml").read_text()
-    assert "nvidia.com/gpu" in compiled and "animerec/pipelines:0.1.0" in compiled
+    assert "nvidia.com/gpu" in compiled and "animerec/pipelines-gpu:0.1.0" in compiled  # the GPU TensorFlow build
     # Issue 14 item 3: every input the pipelines require is passed, and no URL or password is a run argument;
     # the tasks that reach PostgreSQL and Redis read the URLs from the chart's Secrets.
     secrets = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
