@@ -130,3 +130,12 @@ def test_compiled_validator_agrees_with_the_reference_on_every_mutation():
             with pytest.raises(SchemaError) as err:
                 contracts.validate(name, msg)
             assert str(err.value) == f"{name}: {where}: {error.message}"
+
+
+def test_user_name_pattern_is_the_schemas_rule_without_anchors():
+    import re
+    pattern = contracts.user_name_pattern()
+    assert f"^{pattern}$" == contracts.definition("user_name")["pattern"]
+    inside = re.compile(rf"/profile/({pattern})/")
+    assert inside.search("https://myanimelist.net/profile/a_b-C9/").group(1) == "a_b-C9"
+    assert not inside.search("/profile/" + "x" * 33 + "/") and not inside.search("/profile/a/")

@@ -137,6 +137,11 @@ def definition(name: str, folder: Path | None = None) -> dict[str, Any]:
     return _load(folder or schemas_dir())[1]["_defs"]["$defs"][name]
 
 
+def user_name_pattern(folder: Path | None = None) -> str:
+    """The MAL user-name rule of the event schemas without its anchors, for use inside larger patterns."""
+    return str(definition("user_name", folder)["pattern"]).removeprefix("^").removesuffix("$")
+
+
 def validator(name: str, folder: Path | None = None) -> Validator:
     validators = _load(folder or schemas_dir())[0]
     try:

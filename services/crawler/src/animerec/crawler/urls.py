@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, quote, urlsplit
 
+from animerec.common import contracts
+
 MAL = "https://myanimelist.net"
 JIKAN = "https://api.jikan.moe/v4"
 SOURCES = ("mal", "jikan")
@@ -20,8 +22,8 @@ PAGE_TYPES = (
 )
 
 ALLOWED_HOSTS = {"myanimelist.net": "mal", "api.jikan.moe": "jikan"}
-# MAL user names: letters, digits, _ and - (same rule as the event schemas).
-_NAME = r"[A-Za-z0-9_-]{2,32}"
+# MAL user names: letters, digits, _ and - (the event schemas' rule).
+_NAME = contracts.user_name_pattern()
 _ANIME_SUB = {"stats": "anime_stats", "userrecs": "anime_userrecs", "reviews": "anime_reviews",
               "pics": "anime_pics", "clubs": "anime_clubs"}
 _JIKAN_ANIME_SUB = {"": "anime", "full": "anime", "relations": "anime", "statistics": "anime_stats",

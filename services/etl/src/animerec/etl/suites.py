@@ -14,6 +14,8 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
+from animerec.common import contracts
+
 from .steps import RELATION_TYPES
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ SUITES: dict[str, list[Check]] = {
         not_null("user_name_not_null", "user_name"),
         unique("user_name_unique", "user_name"),
         Check("user_name_normalised", "ExpectColumnValuesToMatchRegex",
-              {"column": "user_name", "regex": r"^[a-z0-9_-]{2,32}$"}),
+              {"column": "user_name", "regex": f"^{contracts.user_name_pattern().replace('A-Za-z', 'a-z')}$"}),
         not_null("user_url_not_null", "user_url"),
         between("mean_score_range", "mean_score", 0, 10),
         between("num_completed_non_negative", "num_completed", 0),

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from animerec.common import contracts
 from animerec.malmirror import jikan, pages
 from animerec.malmirror.faults import Faults, garble, truncate
 from animerec.malmirror.world import World
@@ -36,7 +37,7 @@ Disallow: /panel.php
 Crawl-delay: 1
 """
 LIST_PAGE = 300
-NAME = r"[A-Za-z0-9_-]{2,32}"
+NAME = contracts.user_name_pattern()
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 

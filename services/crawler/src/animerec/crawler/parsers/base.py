@@ -102,7 +102,7 @@ class Ctx:
 USER_NAME = re.compile(contracts.definition("user_name")["pattern"])  # the event schemas' rule, shared
 # Relative links or absolute ones to MAL itself (the mirror writes MAL's absolute URLs too).
 ANIME_HREF = re.compile(r"^(?:https?://(?:www\.)?myanimelist\.net)?/anime(?:/|\.php\?id=)(\d+)(?=[/?#&]|$)")
-PROFILE_HREF = re.compile(r"^(?:https?://(?:www\.)?myanimelist\.net)?/profile/([A-Za-z0-9_-]{2,32})/?(?=[?#]|$)")
+PROFILE_HREF = re.compile(rf"^(?:https?://(?:www\.)?myanimelist\.net)?/profile/({contracts.user_name_pattern()})/?(?=[?#]|$)")
 
 
 def anime_id_of(href: str | None) -> int | None:
