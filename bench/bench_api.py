@@ -26,6 +26,8 @@ import time
 import uuid
 from pathlib import Path
 
+from animerec.devkit.processes import stop
+
 HERE = Path(__file__).resolve().parent
 REDIS_URL = os.environ.get("ANIMEREC_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 WORKERS = int(os.environ.get("ANIMEREC_BENCH_API_WORKERS", "1"))
@@ -265,11 +267,7 @@ def run(quick: bool) -> list:
         redis_max = _run_load([*redis_args, "--conns", "16"], timeout)
         redis_cpu_ms = (_redis_cpu(redis) - cpu0) / redis_max["count"] * 1000
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, 20)
         users_file.unlink(missing_ok=True)
         keys = list(redis.scan_iter(match=prefix + "*", count=1000))
         for i in range(0, len(keys), 500):

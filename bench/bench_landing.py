@@ -22,6 +22,7 @@ from run import Row
 
 from animerec.common import config, db, kafka, migrate
 from animerec.devkit import tansu
+from animerec.devkit.processes import stop
 from animerec.landing import world
 from animerec.landing.config import settings as landing_settings
 from animerec.landing.pipeline import allowed_schemas
@@ -149,8 +150,7 @@ def run(quick: bool) -> list[Row]:
         assert totals.landed == n, f"landed {totals.landed} of {n}"
         copy_s = copy_baseline(messages, urls[1])
     finally:
-        broker.terminate()
-        broker.wait(10)
+        stop(broker, 10)
         for url in urls:
             db.drop_database(url)
     return [

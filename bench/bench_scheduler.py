@@ -18,6 +18,7 @@ from animerec.common import config, db, kafka, migrate
 from animerec.common.kafka import EventProducer
 from animerec.devkit import tansu
 from animerec.devkit.fixtures import PG_SERVER
+from animerec.devkit.processes import stop
 from animerec.scheduler import scheduler, store
 from animerec.scheduler.settings import SchedulerSettings
 
@@ -75,6 +76,5 @@ def run(quick: bool) -> list[Row]:
                     "raw produce of the same messages", n / raw,
                     note=f"{scheduled} of {n} URLs eligible and scheduled in one run", higher_is_better=True)]
     finally:
-        broker.terminate()
-        broker.wait(10)
+        stop(broker, 10)
         db.drop_database(url)

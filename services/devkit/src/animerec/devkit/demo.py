@@ -30,6 +30,7 @@ from animerec.common.config import CoreSettings
 
 from . import tansu
 from .console import LineReporter, Reporter, StageHandle
+from .processes import stop as stop_process
 
 
 class FlowError(RuntimeError):
@@ -144,11 +145,7 @@ class System:
                     with contextlib.suppress(subprocess.TimeoutExpired):
                         proc.wait(0.5)
             except BaseException:
-                if proc.poll() is None:  # Ctrl-C: the child got SIGINT too; give it a moment to stop cleanly
-                    try:
-                        proc.wait(20)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
+                stop_process(proc, 20, sig=None)  # Ctrl-C: the child got SIGINT too; give it a moment to stop cleanly
                 raise
             out.seek(0)
             stdout = out.read().decode("utf-8", "replace")
@@ -164,13 +161,7 @@ class System:
         for proc_name, proc in list(self.procs):
             if proc_name != name:
                 continue
-            if proc.poll() is None:
-                proc.send_signal(sig)
-                try:
-                    proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, timeout, sig)
             self.procs.remove((proc_name, proc))
 
     def stop_all(self, first: tuple[str, ...] = ()) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ import redis as redis_lib
 from animerec.common import config, db, kafka, migrate
 
 from . import tansu
+from .processes import stop
 
 PG_SERVER = os.environ.get("ANIMEREC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_SERVER = os.environ.get("ANIMEREC_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -43,11 +43,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         kafka.ensure_topics(settings)
         yield bootstrap
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 10)
 
 
 @contextlib.contextmanager

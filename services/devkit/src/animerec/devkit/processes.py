@@ -9,8 +9,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from animerec.common.kafka import EventConsumer
+
+
+def stop(proc: subprocess.Popen[Any], timeout: float = 30.0, sig: int | None = signal.SIGTERM) -> int:
+    """Send `sig` (none: the process was already told), wait up to `timeout`, then SIGKILL; the exit code."""
+    if proc.poll() is None:
+        if sig is not None:
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
 
 
 def animerec_command() -> list[str]:
@@ -37,15 +50,9 @@ class Proc:
         self.popen.wait(10)
 
     def stop(self, timeout: float = 30) -> int:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(10)
+        code = stop(self.popen, timeout)
         self._log.close()
-        return self.popen.returncode
+        return code
 
 
 def crawler_env(settings, mirror_url: str, **crawler) -> dict[str, str]:
