@@ -1,0 +1,1 @@
+"""animerec streaming job: trending anime and live online metrics from Kafka, on PyFlink."""

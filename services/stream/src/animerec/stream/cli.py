@@ -1,0 +1,43 @@
+"""`animerec stream run`: the streaming job on PyFlink's mini-cluster (locally) or as a Flink application."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from animerec.common import config
+from animerec.common.config import ConfigError
+
+from .settings import StreamSettings
+
+log = logging.getLogger(__name__)
+
+
+@click.group("stream")
+def stream() -> None:
+    """Real-time trending and live online metrics (PyFlink)."""
+
+
+@stream.command("run")
+@click.option("--bounded", is_flag=True, help="Stop at the topics' current end (tests, backfills)")
+@click.option("--fresh", is_flag=True, help="Ignore existing checkpoints (the totals start again from zero)")
+@click.pass_context
+def run(ctx: click.Context, bounded: bool, fresh: bool) -> None:
+    """Run the job; it resumes from the newest checkpoint in ANIMEREC_STREAM_CHECKPOINT_DIR."""
+    core = ctx.find_root().obj if ctx.find_root().obj is not None else config.core()
+    try:
+        settings = config.load(StreamSettings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        import pyflink  # noqa: F401
+    except ImportError:
+        raise click.ClickException("PyFlink is not installed here: the job runs from .venv-stream "
+                                   "(`make setup`), e.g. .venv-stream/bin/animerec stream run") from None
+    from . import job
+    restore = None if fresh else job.latest_checkpoint(settings.checkpoint_dir)
+    click.echo(f"stream: {'bounded' if bounded else 'unbounded'} run, "
+               f"{'resuming from ' + str(restore) if restore else 'no checkpoint to resume from'}", err=True)
+    env = job.build(core, settings, bounded=bounded, restore=restore)
+    env.execute("animerec-stream")
