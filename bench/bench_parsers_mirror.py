@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -20,13 +19,13 @@ import lxml.html
 import numpy as np
 from run import Row
 
+from animerec.common import datasets
 from animerec.crawler import urls
 from animerec.crawler.parsers import parse
 from animerec.malmirror.server import run_in_thread
 from animerec.malmirror.world import generate
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("ANIMEREC_SHARED_DIR") or REPO.parent / "shared") / "mal-fixtures"
+FIXTURES = (datasets.shared_dir() or Path("shared")) / "mal-fixtures"
 PAGES = [
     ("anime main (2021)", "MyAnimeList-Database/data/html/1/details.html", "https://myanimelist.net/anime/1"),
     ("reviews p1 (2021)", "MyAnimeList-Database/data/html/5/reviews_1.html",

@@ -47,3 +47,10 @@ def test_missing_dataset_names_where_it_looked(tmp_path: Path) -> None:
         datasets.path("ratings", tmp_path)
     with pytest.raises(KeyError, match="unknown dataset"):
         datasets.find("nope")
+
+
+def test_shared_dir_is_the_variable_else_beside_the_checkout(tmp_path):
+    assert datasets.shared_dir({"ANIMEREC_SHARED_DIR": str(tmp_path)}) == tmp_path
+    repo = datasets.repo_dir()
+    assert repo is not None and datasets.shared_dir({}) == repo.parent / "shared"
+    assert datasets.roots({"ANIMEREC_SHARED_DIR": str(tmp_path)})[-1] == tmp_path / "datasets"

@@ -8,7 +8,6 @@ the parser in the crawler's test_edge_cases and by test_server here.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,6 @@ from animerec.crawler.parsers import parse
 from animerec.malmirror.server import run_in_thread
 from animerec.malmirror.world import generate
 
-REPO = Path(__file__).resolve().parents[3]
 MD = "MyAnimeList-Database/data/html"
 JK = "jikan/test/fixtures_extracted"
 RJ = "reactive-jikan/src/test/resources/responses"
@@ -75,14 +73,6 @@ CONTRACT = [
 
 
 @pytest.fixture(scope="module")
-def fixtures() -> Path:
-    root = Path(os.environ.get("ANIMEREC_SHARED_DIR") or REPO.parent / "shared") / "mal-fixtures"
-    if not (root / "MANIFEST.txt").is_file():
-        pytest.skip(f"real MAL fixtures not found at {root}")
-    return root
-
-
-@pytest.fixture(scope="module")
 def mirror():
     world = generate(users=400, anime=120, seed=3)
     handle = run_in_thread(world)
@@ -116,10 +106,10 @@ def _shape(page) -> dict[str, frozenset[str]]:
 
 
 @pytest.mark.parametrize(("kind", "fixture", "real_url", "template"), CONTRACT, ids=[c[0] for c in CONTRACT])
-def test_mirror_page_reads_like_the_real_one(fixtures: Path, mirror, kind: str, fixture: str, real_url: str,
+def test_mirror_page_reads_like_the_real_one(mal_fixtures: Path, mirror, kind: str, fixture: str, real_url: str,
                                              template: str) -> None:
     world, handle = mirror
-    real = parse(real_url, (fixtures / fixture).read_bytes(), crawled_at="2021-02-20T00:00:00Z")
+    real = parse(real_url, (mal_fixtures / fixture).read_bytes(), crawled_at="2021-02-20T00:00:00Z")
     url = urls.rebase(template.format(**_subjects(world)), handle.base_url)
     response = httpx.get(url, timeout=10)
     assert response.status_code == 200

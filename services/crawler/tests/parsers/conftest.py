@@ -1,27 +1,11 @@
-"""Where the real MAL pages live: ../shared/mal-fixtures next to the repository (ANIMEREC_SHARED_DIR overrides)."""
+"""Parser test helpers. The real MAL pages come from the dev kit's `mal_fixtures` fixture (../shared/mal-fixtures
+next to the repository; ANIMEREC_SHARED_DIR overrides)."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
 from animerec.common import contracts
-
-REPO = Path(__file__).resolve().parents[4]
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("ANIMEREC_SHARED_DIR") or REPO.parent / "shared")
-
-
-@pytest.fixture(scope="session")
-def mal_fixtures() -> Path:
-    root = shared_dir() / "mal-fixtures"
-    if not (root / "MANIFEST.txt").is_file():
-        pytest.skip(f"real MAL fixtures not found at {root} (set ANIMEREC_SHARED_DIR)")
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,16 @@ def repo_dir() -> Path | None:
     return None
 
 
+def shared_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The team's shared data (datasets/, mal-fixtures/): $ANIMEREC_SHARED_DIR, else ../shared beside the
+    checkout; None outside a checkout."""
+    env = os.environ if environ is None else environ
+    if env.get("ANIMEREC_SHARED_DIR"):
+        return Path(env["ANIMEREC_SHARED_DIR"])
+    repo = repo_dir()
+    return repo.parent / "shared" if repo is not None else None
+
+
 def roots(environ: Mapping[str, str] | None = None) -> list[Path]:
     """Candidate folders, most specific first."""
     env = os.environ if environ is None else environ
@@ -49,10 +59,9 @@ def roots(environ: Mapping[str, str] | None = None) -> list[Path]:
     repo = repo_dir()
     if repo is not None:
         found.append(repo / "data")
-    if env.get("ANIMEREC_SHARED_DIR"):
-        found.append(Path(env["ANIMEREC_SHARED_DIR"]) / "datasets")
-    elif repo is not None:
-        found.append(repo.parent / "shared" / "datasets")
+    shared = shared_dir(env)
+    if shared is not None:
+        found.append(shared / "datasets")
     return found
 
 

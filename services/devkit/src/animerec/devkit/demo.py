@@ -45,17 +45,6 @@ class Stage:
     seconds: float
 
 
-def shared_dir() -> Path:
-    """The team's shared data: $ANIMEREC_SHARED_DIR, else ../shared beside the checkout."""
-    env = os.environ.get("ANIMEREC_SHARED_DIR")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "schemas" / "topics.yaml").is_file():
-            return parent.parent / "shared"
-    return Path("shared")
-
-
 def http(method: str, url: str, body: dict | None = None, timeout: float = 120.0) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method,  # noqa: S310 (local services only)

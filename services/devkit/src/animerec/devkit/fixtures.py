@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from animerec.common import config, db, kafka, migrate
+from animerec.common import config, datasets, db, kafka, migrate
 
 from . import tansu
 from .processes import stop
@@ -113,6 +113,16 @@ def redis_url(_redis_db: int) -> Iterator[str]:
 def core_settings(kafka_bootstrap: str, pg_url: str, redis_url: str) -> config.CoreSettings:
     return config.core({}, kafka_bootstrap=kafka_bootstrap, postgres_url=pg_url, redis_url=redis_url,
                        kafka_session_timeout_ms=6000)
+
+
+@pytest.fixture(scope="session")
+def mal_fixtures() -> Path:
+    """The real saved MAL pages and Jikan responses (../shared/mal-fixtures); the test is skipped without them."""
+    shared = datasets.shared_dir()
+    root = shared / "mal-fixtures" if shared is not None else Path("mal-fixtures")
+    if not (root / "MANIFEST.txt").is_file():
+        pytest.skip(f"real MAL fixtures not found at {root} (set ANIMEREC_SHARED_DIR)")
+    return root
 
 
 @pytest.fixture()
