@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV    ?= .venv
+STREAM_VENV ?= .venv-stream
 PY      := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 # uv from PATH, else the copy `make setup` installs with pip on a fresh machine.
@@ -27,7 +28,17 @@ $(PY): | $(UV)
 	$(UV) venv --python 3.11 $(VENV)
 
 .PHONY: setup
-setup: $(VENV)/.installed ## Install every service and the dev tools into .venv, pinned by constraints.txt
+setup: $(VENV)/.installed $(STREAM_VENV)/.installed ## Install every service and the dev tools into .venv (and the PyFlink job into .venv-stream), pinned
+
+# The streaming job's own venv: PyFlink pins apache-beam<=2.61, which the landing writer's Beam cannot share.
+# Its Kafka/JDBC connector jars come from the shigawire-apache-flink-libraries wheel, unpacked beside it.
+$(STREAM_VENV)/.installed: services/stream/constraints.txt services/stream/pyproject.toml services/common/pyproject.toml | $(UV)
+	@test -x $(STREAM_VENV)/bin/python || $(UV) venv -q --python 3.11 $(STREAM_VENV)
+	@$(UV) pip install -q --python $(STREAM_VENV)/bin/python -c services/stream/constraints.txt \
+		-e services/common -e 'services/stream[flink]'
+	@$(UV) pip install -q --target $(STREAM_VENV)/connectors --no-deps \
+		$$(grep '^shigawire-apache-flink-libraries==' services/stream/constraints.txt)
+	@touch $@
 
 # Reinstalled only when a pin or a package's metadata changes, so every target may depend on setup.
 $(VENV)/.installed: constraints.txt pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) | $(PY)
