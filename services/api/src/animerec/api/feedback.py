@@ -63,7 +63,7 @@ def parse(body: bytes) -> tuple[dict[str, Any], str | None]:
     token = data.get("token")
     if not isinstance(user, str) or not USER_NAME.fullmatch(user):
         raise ApiError(422, "bad_user_name", f"user: {USER_NAME_RULE}")
-    if token is not None and (not isinstance(token, str) or len(token) > MAX_TOKEN):
+    if "token" in data and (not isinstance(token, str) or len(token) > MAX_TOKEN):
         raise ApiError(422, "bad_token", f"token: a string of at most {MAX_TOKEN} characters")
     if type(anime) is not int or not 1 <= anime <= MAX_ANIME_ID:
         raise ApiError(422, "bad_anime_id", f"anime_id: a whole number from 1 to {MAX_ANIME_ID}")

@@ -3,6 +3,7 @@ adult titles. They apply to the long published list (settings.candidates), then 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,25 +15,35 @@ STATUSES = ("airing", "finished", "upcoming")
 MAX_VALUES = 20
 MAX_VALUE_LENGTH = 40
 # The OpenAPI description of each query parameter (openapi.py renders them; keep the two together).
+GENRE = r"\s*[^,\s](?:[^,]{0,38}[^,\s])?\s*"  # one genre: no empty ones, at most 40 characters once trimmed
+
+
+def _list_of(words: tuple[str, ...]) -> str:
+    one = "(?:" + "|".join(words) + ")"
+    return f"^{one}(?:,{one}){{0,{MAX_VALUES - 1}}}$"
+
+
 PARAMETERS: list[dict[str, Any]] = [
     {"name": "genres", "description": "Comma-separated genres, e.g. Action,Comedy (see genres_mode)",
-     "schema": {"type": "string", "maxLength": MAX_VALUES * (MAX_VALUE_LENGTH + 1)}},
+     "schema": {"type": "string", "pattern": f"^{GENRE}(?:,{GENRE}){{0,{MAX_VALUES - 1}}}$"}},
     {"name": "genres_mode", "description": "any: at least one of the genres (default); all: every one",
      "schema": {"type": "string", "enum": ["any", "all"], "default": "any"}},
     {"name": "type", "description": f"Comma-separated types: {', '.join(TYPES)}",
-     "schema": {"type": "string", "maxLength": 100}},
+     "schema": {"type": "string", "pattern": _list_of(TYPES)}},
     {"name": "status", "description": f"Comma-separated airing status: {', '.join(STATUSES)}",
-     "schema": {"type": "string", "maxLength": 40}},
+     "schema": {"type": "string", "pattern": _list_of(STATUSES)}},
     {"name": "max_episodes", "description": "At most this many episodes (anime with an unknown count are left out)",
      "schema": {"type": "integer", "minimum": 1, "maximum": 100000}},
     {"name": "year_from", "description": "First aired in this year or later",
      "schema": {"type": "integer", "minimum": 1900, "maximum": 2100}},
-    {"name": "year_to", "description": "First aired in this year or earlier",
+    {"name": "year_to", "description": "First aired in this year or earlier (before year_from: nothing matches)",
      "schema": {"type": "integer", "minimum": 1900, "maximum": 2100}},
     {"name": "include_adult", "description": "true: include adult (Rx) titles, which are left out by default",
      "schema": {"type": "boolean", "default": False}},
 ]
 NAMES = frozenset(p["name"] for p in PARAMETERS)
+PATTERNS = {p["name"]: re.compile(p["schema"]["pattern"]) for p in PARAMETERS if "pattern" in p["schema"]}
+DESCRIPTIONS = {p["name"]: p["description"] for p in PARAMETERS}
 
 
 @dataclass(frozen=True)
@@ -89,13 +100,14 @@ DEFAULT = Filters()
 
 
 def _words(params: Mapping[str, str], name: str) -> list[str]:
+    """A comma-separated parameter, checked with the very pattern the OpenAPI document gives it."""
     raw = _one(params, name)
     if raw is None:
         return []
-    words = [w.strip() for w in raw.split(",") if w.strip()]
-    if len(words) > MAX_VALUES or any(len(w) > MAX_VALUE_LENGTH for w in words):
-        raise ApiError(400, f"bad_{name}", f"{name}: at most {MAX_VALUES} values of {MAX_VALUE_LENGTH} characters")
-    return words
+    if not PATTERNS[name].fullmatch(raw):
+        raise ApiError(400, f"bad_{name}", f"{name}: {DESCRIPTIONS[name]} (at most {MAX_VALUES} values of "
+                                           f"{MAX_VALUE_LENGTH} characters)")
+    return [w.strip() for w in raw.split(",")]
 
 
 def _one(params: Mapping[str, str], name: str) -> str | None:
@@ -120,23 +132,21 @@ def parse(params: Mapping[str, str]) -> Filters:
     if not NAMES.intersection(params.keys()):
         return DEFAULT
     genres = frozenset(g.lower() for g in _words(params, "genres"))
-    mode = (_one(params, "genres_mode") or "any").strip().lower()
+    mode = _one(params, "genres_mode") or "any"
     if mode not in ("any", "all"):
         raise ApiError(400, "bad_genres_mode", "genres_mode: any or all")
-    types = {t.lower() for t in _words(params, "type")}
-    known_types = {t.lower() for t in TYPES}
-    if types - known_types:
+    types = set(_words(params, "type"))
+    if types - set(TYPES):
         raise ApiError(400, "bad_type", f"type: one or more of {', '.join(TYPES)}")
-    statuses = {s.lower() for s in _words(params, "status")}
+    statuses = set(_words(params, "status"))
     if statuses - set(STATUSES):
         raise ApiError(400, "bad_status", f"status: one or more of {', '.join(STATUSES)}")
-    adult = (_one(params, "include_adult") or "false").strip().lower()
-    if adult not in ("true", "false", "1", "0", "yes", "no"):
+    adult = _one(params, "include_adult") or "false"
+    if adult not in ("true", "false"):
         raise ApiError(400, "bad_include_adult", "include_adult: true or false")
-    flt = Filters(genres=genres, all_genres=mode == "all", types=frozenset(types), statuses=frozenset(statuses),
+    flt = Filters(genres=genres, all_genres=mode == "all", types=frozenset(t.lower() for t in types),
+                  statuses=frozenset(statuses),
                   max_episodes=_int(params, "max_episodes", 1, 100000),
                   year_from=_int(params, "year_from", 1900, 2100), year_to=_int(params, "year_to", 1900, 2100),
-                  include_adult=adult in ("true", "1", "yes"))
-    if flt.year_from is not None and flt.year_to is not None and flt.year_from > flt.year_to:
-        raise ApiError(400, "bad_year_range", "year_from must not be after year_to")
+                  include_adult=adult == "true")
     return flt
