@@ -106,16 +106,19 @@ def build_side(world: World, index: Index, s: PipelineSettings, text: np.ndarray
     return similar.Side(genres=g, franchise=links, text=text, recommenders=recommenders)
 
 
-def synopsis_vectors(world: World, index: Index, s: PipelineSettings) -> np.ndarray | None:
-    """Synopsis embeddings in catalogue order (cached), or None when turned off or unavailable."""
+def synopsis_vectors(world: World, index: Index, s: PipelineSettings,
+                     positions: np.ndarray | None = None) -> np.ndarray | None:
+    """Synopsis embeddings in catalogue order (cached; only `positions` when given, the other rows
+    zero), or None when turned off or the sentence model is not installed."""
     if not s.similar_synopsis or "synopsis" not in world.anime:
         return None
-    try:
-        from . import text_embeddings
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
+    from . import text_embeddings
     anime = world.anime.set_index("anime_id").reindex(index.anime_ids)
     texts = [t if isinstance(t, str) and t.strip() else None for t in anime["synopsis"]]
+    if positions is not None:
+        keep = np.zeros(len(texts), bool)
+        keep[positions] = True
+        texts = [t if k else None for t, k in zip(texts, keep, strict=True)]
     try:
         return text_embeddings.synopsis_embeddings(index.anime_ids, texts, threads=s.tf_threads)
     except ImportError as exc:
@@ -149,20 +152,22 @@ def run(ctx: Context, side: similar.Side) -> Outcome:
     gram_r = baselines.Gram.of(baselines.binary(ctx.positives["train_r"]))
     gram_t = baselines.Gram.of(baselines.binary(ctx.positives["train"]))
     out.seconds["grams"] = time.perf_counter() - t0
-    plain_r = similar.fit(ctx.positives["train_r"], side, {"co_occurrence": {}}, gram=gram_r)
-    plain_t = similar.fit(ctx.positives["train"], side, {"co_occurrence": {}}, gram=gram_t)
+    fit_r = similar.fit(ctx.positives["train_r"], side, {"co_occurrence": {}}, gram=gram_r)
+    fit_t = similar.fit(ctx.positives["train"], side, {"co_occurrence": {}}, gram=gram_t)
     for name in ("popularity", "genre_cosine", "co_occurrence"):
         t0 = time.perf_counter()
-        v = similar.evaluate(plain_r.scorer(name), val, k)
-        t = similar.evaluate(plain_t.scorer(name), test, k)
+        v = similar.evaluate(fit_r.scorer(name), val, k)
+        t = similar.evaluate(fit_t.scorer(name), test, k)
         out.results[name] = _figures(v, t, {}, time.perf_counter() - t0)
     for name in similar.ITEM_ITEM:
         t0 = time.perf_counter()
         tuned = similar.tune_item_item(name, ctx.positives["train_r"], side, val, k, s.tune_trials, s.seed,
                                        s.promote_metric, gram=gram_r)
         out.params[name] = tuned.params
-        t = similar.evaluate(similar.fit(ctx.positives["train"], side, {name: tuned.params}, gram=gram_t)
-                             .scorer(name), test, k)
+        assert tuned.model is not None
+        fit_r.models[name] = tuned.model
+        fit_t.models[name] = baselines.fit(name, ctx.positives["train"], gram=gram_t, **tuned.params)
+        t = similar.evaluate(fit_t.scorer(name), test, k)
         out.results[name] = _figures(tuned.val, t, tuned.params, time.perf_counter() - t0)
         log.info("similar baseline", extra={"model": name, "params": tuned.params, "val": tuned.val[f"ndcg@{k}"],
                                             "test": t[f"ndcg@{k}"]})
@@ -170,14 +175,12 @@ def run(ctx: Context, side: similar.Side) -> Outcome:
     metric = f"{s.promote_metric}@{k}"
     best = max(similar.BASELINES, key=lambda n: out.results[n][f"val_{metric}"])
     start = {"genre_cosine": {"genre": 1.0}}.get(best, {best: 1.0})
-    fit_r = similar.fit(ctx.positives["train_r"], side, {"co_occurrence": {}, **out.params}, gram=gram_r)
-    pool_r = gram_r.active
-    lists = similar.plan_lists(fit_r, val, s.similar_depth, s.similar_candidates, pool=pool_r)
+    lists = similar.plan_lists(fit_r, val, s.similar_depth, s.similar_candidates, pool=gram_r.active)
     out.weights, _ = similar.tune_weights(lists, val, k, start, metric=s.promote_metric)
     v = similar.evaluate_lists(lists, _weight_vector(out.weights), val, k)
     del lists, fit_r
     used = {n: p for n, p in out.params.items() if out.weights.get(n)}
-    fit_t = similar.fit(ctx.positives["train"], side, {"co_occurrence": {}, **used}, gram=gram_t)
+    fit_t.models = {n: m for n, m in fit_t.models.items() if n in used}
     t = similar.evaluate_lists(similar.plan_lists(fit_t, test, s.similar_depth, s.similar_candidates,
                                                   pool=gram_t.active), _weight_vector(out.weights), test, k)
     out.results[similar.BLEND] = _figures(v, t, {"weights": out.weights, **used}, time.perf_counter() - t0)
@@ -189,12 +192,13 @@ def _weight_vector(weights: dict[str, float]) -> np.ndarray:
 
 
 def publish_lists(ctx: Context, side: similar.Side, model: str, params: dict[str, dict[str, Any]],
-                  weights: dict[str, float], top_n: int, batch: int = 256) -> pd.DataFrame:
-    """`model`'s list for every anime of the catalogue, fit on all interactions; the final filter
-    (excluded types and genres) applied."""
+                  weights: dict[str, float], top_n: int, batch: int = 256,
+                  anchors: np.ndarray | None = None) -> pd.DataFrame:
+    """`model`'s list for every anime of the catalogue (or the `anchors` positions), fit on all
+    interactions; the final filter (excluded types and genres) applied."""
     positives = ctx.positives["all"]
-    n = ctx.index.n_items
-    anchors = np.arange(n)
+    anchors = np.arange(ctx.index.n_items) if anchors is None else np.asarray(anchors, "int64")
+    n = len(anchors)
     depth = top_n + 50
     if model == similar.BLEND:
         used = {name: p for name, p in params.items() if weights.get(name)}

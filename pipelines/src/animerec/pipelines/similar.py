@@ -37,7 +37,7 @@ FEATURES = ("ease", "item_knn", "rp3beta", "co_occurrence", "popularity", "genre
             "recommenders")
 COLLABORATIVE = (*ITEM_ITEM, "co_occurrence")
 # The anchor protocol rewards popular anime more than the user-anime one: EASE wants a larger l2.
-SPACES: dict[str, dict[str, list[Any]]] = {"ease": {"l2": [1000.0, 3000.0, 10000.0, 30000.0]}}
+SPACES: dict[str, dict[str, list[Any]]] = {"ease": {"l2": [3000.0, 10000.0, 30000.0, 100000.0]}}
 BLEND = "blend"
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # anchor positions -> [len, n_items] float32
@@ -185,6 +185,7 @@ class Tuned:
     params: dict[str, Any]
     val: dict[str, float]
     trials: list[tuple[dict[str, Any], float]]
+    model: baselines.Baseline | None = None   # the winner, fitted (reused by the blend)
 
 
 def tune_item_item(name: str, positives: sp.csr_matrix, side: Side, plan: Plan, k: int, trials: int, seed: int,
@@ -196,15 +197,16 @@ def tune_item_item(name: str, positives: sp.csr_matrix, side: Side, plan: Plan, 
     gram = gram if gram is not None else baselines.Gram.of(baselines.binary(positives))
     key = f"{metric}@{k}"
     trial_log: list[tuple[dict[str, Any], float]] = []
-    best: tuple[float, dict[str, Any], dict[str, Any]] | None = None
+    best: tuple[float, dict[str, Any], dict[str, Any], baselines.Baseline] | None = None
     for p in tuning.candidates(space, model_cls.defaults(), trials, seed):
-        m = evaluate(fit(positives, side, {name: p}, gram=gram).scorer(name), plan, k)
+        fitted = fit(positives, side, {name: p}, gram=gram)
+        m = evaluate(fitted.scorer(name), plan, k)
         trial_log.append((p, m[key]))
         log.info("similar tuning", extra={"model": name, "params": p, key: round(m[key], 5)})
         if best is None or m[key] > best[0]:
-            best = (m[key], p, m)
+            best = (m[key], p, m, fitted.models[name])
     assert best is not None
-    return Tuned(name, best[1], best[2], trial_log)
+    return Tuned(name, best[1], best[2], trial_log, best[3])
 
 
 # --- blend -----------------------------------------------------------------------------------------
