@@ -464,6 +464,18 @@ def gpu_images() -> set[str]:
     return {a["image"] for a in artifacts if a.get("docker", {}).get("buildArgs", {}).get("TENSORFLOW") == "gpu"}
 
 
+def repository(image: str) -> str:
+    """registry/name of an image reference, without tag or digest."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return name.rsplit(":", 1)[0] if ":" in last else name
+
+
+def built_by(image: str, artifacts: set[str]) -> bool:
+    repo = repository(image)
+    return any(repo == a or repo.endswith(f"/{a}") for a in artifacts)
+
+
 def check_gpu_image(render: Render) -> list[str]:
     """Training that asks for GPUs runs in a GPU TensorFlow build (a CPU wheel would ignore the GPU)."""
     errors = []
@@ -474,10 +486,10 @@ def check_gpu_image(render: Render) -> list[str]:
             limits = c.get("resources", {}).get("limits", {})
             if int(env.get("ANIMEREC_PIPELINES_GPU_COUNT", "0") or 0) > 0:
                 image = env.get("ANIMEREC_PIPELINES_IMAGE", "")
-                if image.rsplit(":", 1)[0].split("@")[0] not in gpu:
+                if not built_by(image, gpu):
                     errors.append(f"{w['kind']} {w['metadata']['name']}: training on GPUs in {image}, not a GPU "
                                   f"build ({sorted(gpu)})")
-            if any("gpu" in k for k in limits) and c["image"].split("@")[0].rsplit(":", 1)[0] not in gpu:
+            if any("gpu" in k for k in limits) and not built_by(c["image"], gpu):
                 errors.append(f"{w['kind']} {w['metadata']['name']}: requests a GPU but runs {c['image']}")
     return errors
 

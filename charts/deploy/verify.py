@@ -12,6 +12,7 @@ skaffold.yaml against its schema; checkov with every skipped check explained in 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -156,18 +157,27 @@ def check_skaffold(renders: list[Render]) -> list[str]:
     return skaffold_check.schema_errors(config) + skaffold_check.repository_errors(config, default)
 
 
-def checkov_skips() -> dict[str, str]:
+def checkov_skips() -> dict[str, dict[str, Any]]:
+    """check id -> {reason, resources}: skipped only for the resources matched (`<render file>:<Kind>.<ns>.<name>`
+    globs), each with its reason; an entry without either is refused."""
     config = yaml.safe_load(CHECKOV_CONFIG.read_text())
-    skips = config.get("skip-check-reasons", {})
-    missing = [c for c, reason in skips.items() if not str(reason or "").strip()]
-    if missing:
-        raise SystemExit(f"{CHECKOV_CONFIG}: skipped checks without a reason: {missing}")
+    skips = config.get("skips", {})
+    bad = [c for c, s in skips.items()
+           if not str((s or {}).get("reason") or "").strip() or not (s or {}).get("resources")]
+    if bad or config.get("skip-check-reasons"):
+        raise SystemExit(f"{CHECKOV_CONFIG}: every skip needs a reason and its resources, none is global: {bad}")
     return skips
+
+
+def skipped_by(check_id: str, where: str, skips: dict[str, dict[str, Any]]) -> str | None:
+    """The pattern that skips this failed check for this resource, if any."""
+    entry = skips.get(check_id)
+    return next((p for p in (entry or {}).get("resources", []) if fnmatch.fnmatchcase(where, p)), None)
 
 
 def check_checkov(renders: list[Render]) -> list[str]:
     if not CHECKOV.exists():
-        return [f"checkov not installed at {CHECKOV} (make checkov)"]
+        return [f"checkov not installed at {CHECKOV} (make charts installs it)"]
     skips = checkov_skips()
     errors = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,7 +185,7 @@ def check_checkov(renders: list[Render]) -> list[str]:
             (Path(tmp) / f"{r.name.replace(':', '-')}.yaml").write_text(r.yaml())
         proc = subprocess.run(
             [str(CHECKOV), "-d", tmp, "--framework", "kubernetes", "--output", "json", "--quiet", "--compact",
-             "--skip-check", ",".join(skips), "--skip-download"],
+             "--skip-download"],
             capture_output=True, text=True)
     try:
         reports = json.loads(proc.stdout or "[]")
@@ -184,10 +194,18 @@ def check_checkov(renders: list[Render]) -> list[str]:
     reports = reports if isinstance(reports, list) else [reports]
     if not any(report.get("summary", {}).get("passed") for report in reports):
         errors.append("checkov passed no check at all: it scanned nothing")
+    used: set[tuple[str, str]] = set()
     for report in reports:
         for failed in report.get("results", {}).get("failed_checks", []):
-            errors.append(f"checkov {failed['check_id']} ({failed['check_name']}): {failed['resource']} "
-                          f"in {Path(failed['file_path']).name}")
+            where = f"{Path(failed['file_path']).stem}:{failed['resource']}"
+            pattern = skipped_by(failed["check_id"], where, skips)
+            if pattern:
+                used.add((failed["check_id"], pattern))
+                continue
+            errors.append(f"checkov {failed['check_id']} ({failed['check_name']}): {where}")
+    for check_id in skips:
+        if not any(c == check_id for c, _ in used):
+            errors.append(f"checkov skip {check_id} matches no failed check any more: remove it")
     if proc.returncode not in (0, 1):
         errors.append(f"checkov exited {proc.returncode}: {proc.stderr[-2000:]}")
     return errors

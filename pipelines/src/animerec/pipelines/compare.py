@@ -175,7 +175,14 @@ def two_tower_family(ctx: useranime.Context, bank: BaselineBank, k: int) -> list
     return out
 
 
-LEARNED: list[LearnedFamily] = [two_tower_family]
+def ranked_family(ctx: useranime.Context, bank: BaselineBank, k: int) -> list[Candidate]:
+    """The user-anime model (userrank.py): two-tower retrieval alone, and multi-source candidates
+    ordered by the listwise ranker."""
+    from . import userrank
+    return userrank.family(ctx, bank, k)
+
+
+LEARNED: list[LearnedFamily] = [ranked_family]
 
 
 def run_user_anime(world: World, s: PipelineSettings, k: int | None = None, *, learned: bool = True,

@@ -33,7 +33,8 @@ class PipelineSettings:
     embedding_dim: int = setting(32, minimum=2, maximum=1024, help="Two-tower embedding size")
     history_length: int = setting(50, minimum=1, maximum=1000,
                                   help="Items of a user's history fed to the query tower")
-    epochs: int = setting(4, minimum=1, maximum=1000, help="Retrieval training epochs")
+    epochs: int = setting(12, minimum=1, maximum=1000,
+                          help="Most retrieval training epochs (the user-anime towers stop early on validation)")
     batch_size: int = setting(512, minimum=8, maximum=65536, help="Retrieval batch size (in-batch negatives)")
     learning_rate: float = setting(0.01, minimum=0.0, help="Retrieval learning rate (Adam)")
     temperature: float = setting(1.0, minimum=0.001, help="Softmax temperature on L2-normalised towers")
@@ -49,6 +50,19 @@ class PipelineSettings:
     ranking_epochs: int = setting(5, minimum=1, maximum=1000, help="Ranking model epochs")
     ranking_learning_rate: float = setting(0.01, minimum=0.0, help="Ranking model learning rate (Adam)")
     ranking_hidden: int = setting(16, minimum=1, maximum=4096, help="Hidden units of the ranking MLP")
+    # the user-anime model: multi-source candidates + listwise ranker (userrank.py)
+    ranker_candidates: int = setting(300, minimum=10, maximum=5000,
+                                     help="Candidates per user (union of every source's best) the ranker orders")
+    ranker_hidden: int = setting(64, minimum=1, maximum=4096, help="Hidden units of the user-anime ranker's MLP")
+    ranker_epochs: int = setting(12, minimum=1, maximum=1000,
+                                 help="Most epochs of the user-anime ranker (early-stopped on held-out users)")
+    ranker_batch_size: int = setting(64, minimum=1, maximum=65536, help="Users' lists per ranker batch")
+    ranker_learning_rate: float = setting(0.003, minimum=0.0, help="User-anime ranker learning rate (Adam)")
+    ranker_l2: float = setting(0.0, minimum=0.0, help="L2 penalty on the user-anime ranker's MLP weights")
+    ranker_synopsis: bool = setting(True, help="Synopsis embeddings (all-MiniLM-L6-v2, cached) as a ranker feature")
+    retrieval_l2: float = setting(0.0001, minimum=0.0, help="Weight decay on the two-tower embedding rows a batch uses")
+    retrieval_patience: int = setting(2, minimum=1, maximum=100,
+                                      help="Two-tower epochs without a better validation NDCG before it stops")
     # baselines
     als_factors: int = setting(64, minimum=2, maximum=1024, help="ALS baseline factors")
     als_iterations: int = setting(15, minimum=1, maximum=200, help="ALS baseline iterations")
