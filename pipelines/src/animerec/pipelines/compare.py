@@ -125,6 +125,13 @@ def test_metrics(ctx: useranime.Context, users: np.ndarray, recs: np.ndarray, k:
     return m
 
 
+def tune(ctx: useranime.Context, k: int) -> dict[str, tuning.Tuned]:
+    """The five baselines tuned on the validation split (ctx.s.tune_trials trials each)."""
+    s = ctx.s
+    return tuning.tune_all(validation_split(ctx), k, s.tune_trials, s.seed,
+                           fixed={"als": {"seed": s.seed, "threads": s.tf_threads}})
+
+
 def baseline_candidates(ctx: useranime.Context, bank: BaselineBank, k: int) -> list[Candidate]:
     users = ctx.eval_users()
     out = []
@@ -155,23 +162,27 @@ def two_tower_family(ctx: useranime.Context, bank: BaselineBank, k: int) -> list
     val_users = sets["val"].users
     val = ranking_metrics(sets["val"].items, ctx.positives["val"][val_users], k, ctx.index.n_items)
     test = sets["test"]
-    publish_items = sets["publish"].items
 
-    def from_lists(items: np.ndarray) -> Callable[[np.ndarray, sp.csr_matrix, int], np.ndarray]:
-        def publish(users: np.ndarray, mask: sp.csr_matrix, n: int) -> np.ndarray:
-            return items[users, :n]
-        return publish
+    def publish_retrieval(users: np.ndarray, mask: sp.csr_matrix, n: int) -> np.ndarray:
+        return sets["publish"].items[users, :n]
 
-    out.append(Candidate(Result("retrieval", False, test_metrics(ctx, test.users, test.items, k), sw.seconds,
-                                val=val), from_lists(publish_items)))
+    epochs = towers.epoch_seconds
+    figures = {**test_metrics(ctx, test.users, test.items, k), "seconds_per_epoch": sum(epochs) / max(len(epochs), 1)}
+    out.append(Candidate(Result("retrieval", False, figures, sw.seconds, val=val), publish_retrieval))
     for kind in ("pointwise", "listwise"):
         with Stopwatch() as sw:
             ranker = useranime.train_ranker(kind, ctx, towers, sets["val"])
             ranked = useranime.rerank(ctx, towers, ranker, test, ctx.positives["train"])
-            published = useranime.rerank(ctx, towers, ranker, sets["publish"], ctx.positives["all"])
+
+        def publish_ranked(users: np.ndarray, mask: sp.csr_matrix, n: int,
+                           ranker: object = ranker) -> np.ndarray:
+            # Only the published model's lists are ever computed.
+            published = useranime.rerank(ctx, towers, ranker, sets["publish"], ctx.positives["all"])  # type: ignore[arg-type]
+            return published.items[users, :n]
+
         out.append(Candidate(Result(kind, False, test_metrics(ctx, ranked.users, ranked.items, k), sw.seconds,
                                     note="no validation figure (trained on the validation labels)"),
-                             from_lists(published.items)))
+                             publish_ranked))
     return out
 
 
@@ -196,8 +207,7 @@ def run_user_anime(world: World, s: PipelineSettings, k: int | None = None, *, l
     if len(ctx.eval_users()) == 0:
         raise ValueError("no user has a positive held-out interaction: the dataset is too small to evaluate")
     with Stopwatch() as sw:
-        tuned = tuning.tune_all(validation_split(ctx), k, s.tune_trials, s.seed,
-                                fixed={"als": {"seed": s.seed, "threads": s.tf_threads}})
+        tuned = tune(ctx, k)
     seconds["tuning"] = sw.seconds
     bank = BaselineBank(ctx, tuned)
     candidates = {c.result.model: c for c in baseline_candidates(ctx, bank, k)}

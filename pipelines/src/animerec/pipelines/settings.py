@@ -13,8 +13,8 @@ from typing import Any
 from animerec.common import config
 from animerec.common.config import setting
 
-MODEL_NAMES = ("popularity", "item_item", "als", "retrieval", "pointwise", "listwise")
-BASELINES = ("popularity", "item_item", "als")
+BASELINES = ("popularity", "item_knn", "ease", "rp3beta", "als")  # baselines.NAMES, tuned (tuning.py)
+MODEL_NAMES = (*BASELINES, "retrieval", "pointwise", "listwise")
 
 
 @dataclass(frozen=True)

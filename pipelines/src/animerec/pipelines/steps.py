@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .data import World, world_from_postgres
-from .evaluation import Result, decide_pair, markdown_report, settings_note
+from .evaluation import Result, decide, decide_pair, markdown_report, settings_note
+from .metrics import ranking_metrics
 from .settings import BASELINES, from_params
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,9 @@ def _context(world_path: str, splits_path: str, params: dict):
 
 
 def baseline(name: str, world_path: str, splits_path: str, params: dict, recs_path: str) -> dict[str, float]:
-    """Fit one baseline; writes its evaluation and publishable lists; returns its metrics."""
+    """Fit one baseline at its settings' values; writes its evaluation and publishable lists; returns its
+    metrics (kept for the legacy three; the pipeline tunes all five with `tune_baselines`)."""
     from . import useranime
-    if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}")
     ctx = _context(world_path, splits_path, params)
     n = max(ctx.s.k, ctx.s.top_n)
     test, publish = useranime.baseline_recs(name, ctx, n)
@@ -60,6 +60,28 @@ def baseline(name: str, world_path: str, splits_path: str, params: dict, recs_pa
     test.save(out / "test.npz")
     publish.save(out / "publish.npz")
     return useranime.evaluate_recs(ctx, test, ctx.s.k)
+
+
+def tune_baselines(world_path: str, splits_path: str, params: dict, recs_path: str, results_path: str) -> dict:
+    """The five baselines tuned on the validation split (compare.py, as `animerec evaluate` does), each
+    evaluated on test; the best one on validation also writes its publishable lists (only it can be
+    published when no learned model wins). Writes {name: {test metrics, val_<metric>, params}}."""
+    from . import compare
+    from .metrics import topk
+    from .useranime import Candidates
+    ctx = _context(world_path, splits_path, params)
+    k, n = ctx.s.k, max(ctx.s.k, ctx.s.top_n)
+    tuned = compare.tune(ctx, k)
+    bank = compare.BaselineBank(ctx, tuned)
+    results = {c.result.model: c.result.row() for c in compare.baseline_candidates(ctx, bank, k)}
+    best = bank.best
+    everyone = np.arange(ctx.index.n_users)
+    items = topk(bank.model(best, "all").score, everyone, n, ctx.publish_mask())
+    out = _dir(Path(recs_path) / best)
+    Candidates(everyone, items, np.zeros(items.shape, "float32")).save(out / "publish.npz")
+    Path(results_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(results_path).write_text(json.dumps(results, indent=2, default=float))
+    return {"best": best, **{f"{name}_val_ndcg": r[f"val_ndcg@{k}"] for name, r in results.items()}}
 
 
 def train_retrieval(world_path: str, splits_path: str, params: dict, model_path: str) -> dict[str, Any]:
@@ -82,8 +104,13 @@ def retrieve(world_path: str, splits_path: str, model_path: str, params: dict,
     sets = useranime.candidate_sets(ctx, towers)
     for name, cands in sets.items():
         cands.save(out / f"{name}.npz")
-    # The retrieval model on its own: its best k, before the popular candidates were appended.
-    return useranime.evaluate_recs(ctx, sets["test"], ctx.s.k)
+    # The retrieval model on its own: its best k, before the popular candidates were appended; its
+    # validation figure is honest (trained on train_r, scored on the validation positives).
+    val = sets["val"]
+    val_metrics = ranking_metrics(val.items, ctx.positives["val"][val.users], ctx.s.k, ctx.index.n_items)
+    from .compare import test_metrics
+    test = sets["test"]
+    return {**test_metrics(ctx, test.users, test.items, ctx.s.k), **{f"val_{m}": v for m, v in val_metrics.items()}}
 
 
 def rank(kind: str, world_path: str, splits_path: str, model_path: str, candidates_path: str, params: dict,
@@ -99,21 +126,40 @@ def rank(kind: str, world_path: str, splits_path: str, model_path: str, candidat
     test = useranime.rerank(ctx, towers, ranker, cands["test"], ctx.positives["train"])
     test.save(out / "test.npz")
     useranime.rerank(ctx, towers, ranker, cands["publish"], ctx.positives["all"]).save(out / "publish.npz")
-    return useranime.evaluate_recs(ctx, test, ctx.s.k)
+    from .compare import test_metrics
+    return test_metrics(ctx, test.users, test.items, ctx.s.k)
 
 
-def compare(results: dict[str, dict[str, float]], params: dict, title: str, report_path: str,
+def compare(results: dict[str, dict[str, Any]], params: dict, title: str, report_path: str,
             decision_path: str, model: str | None = None, baseline: str | None = None,
             notes: list[str] | None = None) -> bool:
-    """Metrics of every model -> markdown report and the promotion decision (True: promote)."""
+    """Metrics of every model -> markdown report and the promotion decision. With validation figures
+    (`val_<metric>` keys) the honest rule decides among all models (evaluation.decide) and the run is
+    always publishable: its lists are the decided model's. Without them, `model` against `baseline`
+    on test (the similar-anime pipeline). Returns whether the run may be published."""
     s = from_params(params)
     k = s.k
-    rows = [Result(name, name in BASELINES or name in ("genre_cosine", "co_occurrence"), metrics)
-            for name, metrics in results.items()]
-    decision = decide_pair(rows, model or s.promote_model, baseline or s.promote_baseline, f"{s.promote_metric}@{k}")
+    rows = [_result(name, figures) for name, figures in results.items()]
+    metric = f"{s.promote_metric}@{k}"
+    if model is None and any(metric in r.val for r in rows if r.baseline):
+        decision = decide(rows, metric, s.promote_margin)
+        publishable = True
+    else:
+        decision = decide_pair(rows, model or s.promote_model, baseline or s.promote_baseline, metric)
+        publishable = decision.promoted
     Path(report_path).write_text(markdown_report(title, rows, k, decision, [settings_note(s), *(notes or [])]))
-    Path(decision_path).write_text(json.dumps({**decision.__dict__, "results": results}, indent=2))
-    return decision.promoted
+    Path(decision_path).write_text(json.dumps({**decision.__dict__, "publishable": publishable, "results": results},
+                                              indent=2, default=float))
+    return publishable
+
+
+def _result(name: str, figures: dict[str, Any]) -> Result:
+    baseline = name in BASELINES or name in ("genre_cosine", "co_occurrence", "item_item")
+    metrics = {k: float(v) for k, v in figures.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+               and not k.startswith("val_") and k != "seconds"}
+    val = {k[4:]: float(v) for k, v in figures.items() if k.startswith("val_")}
+    return Result(name, baseline, metrics, float(figures.get("seconds", 0.0)), val=val,
+                  params=dict(figures.get("params") or {}))
 
 
 def final_user_lists(world_path: str, splits_path: str, params: dict, lists_path: str,
@@ -148,10 +194,10 @@ def record_run(pg_url: str, pipeline: str, params: dict, lists_path: str, report
     table, columns = (("models.user_recommendations", "(run_id, user_id, rank, anime_id, score)")
                       if pipeline == "user_anime" else
                       ("models.similar_anime", "(run_id, anime_id, rank, similar_id, score)"))
-    with db.transaction(pg_url) as conn:
+    with db.connect(pg_url) as conn, conn.transaction():
         conn.execute("INSERT INTO models.runs (run_id, pipeline, model, promoted, decision, metrics, report) "
                      "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                     (run_id, pipeline, decision["model"], bool(decision["promoted"]),
+                     (run_id, pipeline, decision["model"], bool(decision.get("publishable", decision["promoted"])),
                       json.dumps({k: v for k, v in decision.items() if k != "results"}),
                       json.dumps(decision["results"]), Path(report_path).read_text()))
         with conn.cursor().copy(f"COPY {table} {columns} FROM STDIN") as copy:
@@ -201,23 +247,14 @@ def similar_models(world_path: str, splits_path: str, side_path: str, params: di
 
 
 def similar_compare(results_path: str, params: dict, report_path: str, decision_path: str) -> bool:
-    """The honest choice (evaluation.decide): the blend only if it beats the best tuned baseline on
-    validation by the margin and is not worse on test; else that baseline's lists are published.
-    Always publishable: either way they are the best lists measured."""
-    from .evaluation import Result, decide, markdown_report, settings_note
-    from .similar import BLEND
+    """The honest choice (animeanime.choose); always publishable: the lists are the best measured."""
+    from . import animeanime
+    from .evaluation import markdown_report, settings_note
     s = from_params(params)
     results = json.loads((Path(results_path) / "results.json").read_text())["results"]
-    rows = [Result(name, name != BLEND,
-                   {k: float(v) for k, v in f.items() if isinstance(v, (int, float)) and not k.startswith("val_")
-                    and k != "seconds"}, float(f.get("seconds", 0.0)),
-                   val={k[4:]: float(v) for k, v in f.items() if k.startswith("val_")},
-                   params=dict(f.get("params") or {}))
-            for name, f in results.items()]
-    decision = decide(rows, f"{s.promote_metric}@{s.k}", s.promote_margin)
-    notes = [settings_note(s), "anchor protocol: per user with held-out positives, the anchor is the most recent "
-             "(else a seeded random) positive of the history; relevant = the held-out positives; the user's history "
-             "skipped. Tuned on validation (history train_r), reported on test (history train)"]
+    rows = animeanime.result_rows(results)
+    decision = animeanime.choose(rows, s)
+    notes = [settings_note(s), animeanime.PROTOCOL]
     Path(report_path).write_text(markdown_report("similar anime models", rows, s.k, decision, notes))
     Path(decision_path).write_text(json.dumps({**decision.__dict__, "publishable": True, "results": results},
                                               indent=2, default=float))
