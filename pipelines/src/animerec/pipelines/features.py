@@ -59,3 +59,19 @@ def user_genre_profiles(history: sp.csr_matrix, genres: sp.csr_matrix) -> np.nda
 def pair_cosine(a: np.ndarray, b: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """cosine(a[left[i]], b[right[i]]) for L2-normalised dense rows."""
     return np.einsum("ij,ij->i", a[left], b[right]).astype("float32")
+
+
+def tag_matrix(values, anime_ids_count: int) -> sp.csr_matrix:
+    """items x tags 0/1 from one list of tags per item (e.g. studios)."""
+    names = sorted({t for ts in values if isinstance(ts, (list, tuple, np.ndarray)) for t in ts})
+    col = {t: i for i, t in enumerate(names)}
+    rows, cols = [], []
+    for r, ts in enumerate(values):
+        if isinstance(ts, (list, tuple, np.ndarray)):
+            for t in ts:
+                rows.append(r)
+                cols.append(col[t])
+    m = sp.csr_matrix((np.ones(len(rows), "float32"), (rows, cols)), shape=(anime_ids_count, max(len(names), 1)))
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m

@@ -15,6 +15,7 @@ The trained towers are exported as plain arrays (`Towers`): batch top-k then nee
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,10 +37,12 @@ class Towers:
     feature_bias: np.ndarray | None = None
     normalize: np.ndarray = field(default_factory=lambda: np.array(True))
     epoch_seconds: list[float] = field(default_factory=list)
+    validation: list[float] = field(default_factory=list)  # the validation score after each epoch
 
     def save(self, path: Path) -> None:
         arrays = {k: v for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
         arrays["epoch_seconds"] = np.asarray(self.epoch_seconds, "float64")
+        arrays["validation"] = np.asarray(self.validation, "float64")
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)
 
@@ -48,6 +51,7 @@ class Towers:
         with np.load(path) as z:
             values = {k: z[k] for k in z.files}
         values["epoch_seconds"] = values.get("epoch_seconds", np.empty(0)).tolist()
+        values["validation"] = values.get("validation", np.empty(0)).tolist()
         values.setdefault("query_embedding", None)
         return cls(**values)
 
@@ -96,9 +100,16 @@ def train(query_idx: np.ndarray, item_idx: np.ndarray, *, n_queries: int, n_item
           item_features: np.ndarray, dim: int, epochs: int, batch_size: int, learning_rate: float,
           temperature: float, seed: int, threads: int, history: np.ndarray | None = None,
           query_features: np.ndarray | None = None, normalize: bool = True, query_ids: bool = True,
-          verbose: int = 0) -> Towers:
+          verbose: int = 0, resample: Callable[[int], np.ndarray] | None = None, l2: float = 0.0,
+          validate: Callable[[Towers], float] | None = None, patience: int = 2) -> Towers:
     """Fit the two towers on positive (query, item) pairs; `history` is [n_queries, L] item positions
-    padded with n_items."""
+    padded with n_items.
+
+    `resample(epoch)`: a fresh history sample for each epoch (a fixed sample lets the towers
+    memorise which items stand for a long list). `l2`: weight decay on the embedding rows each
+    batch uses. `validate(towers)`: a score on held-out data after every epoch (higher is better);
+    training stops after `patience` epochs without a better one and the best epoch's towers are
+    returned."""
     if len(query_idx) == 0:
         raise ValueError("no positive pairs to train the retrieval model on")
     tf = tensorflow(threads, seed)
@@ -118,7 +129,7 @@ def train(query_idx: np.ndarray, item_idx: np.ndarray, *, n_queries: int, n_item
             self.item_projection = keras.layers.Dense(dim)
             self.item_features = tf.constant(item_features, dtype=tf.float32)
             if history is not None:
-                self.history_items = tf.constant(history, dtype=tf.int32)
+                self.history_items = tf.Variable(history, dtype=tf.int32, trainable=False)
                 self.history_embedding = keras.layers.Embedding(n_items + 1, dim, embeddings_initializer=init)
                 self.history_projection = keras.layers.Dense(dim)
             if query_features is not None:
@@ -127,28 +138,37 @@ def train(query_idx: np.ndarray, item_idx: np.ndarray, *, n_queries: int, n_item
             self.task = tfrs.tasks.Retrieval(temperature=temperature, remove_accidental_hits=True)
 
         def query_vectors(self, queries, targets):
+            """(query vectors, the weight-decay penalty of the history rows they used)"""
+            penalty = tf.constant(0.0)
             q = self.query_embedding(queries) if query_ids else tf.zeros((tf.shape(queries)[0], dim))
             if history is not None:
                 hist = tf.gather(self.history_items, queries)
                 # The target must not be its own evidence.
                 keep = tf.cast((hist != n_items) & (hist != tf.cast(targets[:, None], tf.int32)), tf.float32)
                 emb = self.history_embedding(hist) * keep[..., None]
+                if l2:
+                    penalty = l2 * tf.reduce_sum(tf.square(emb)) / tf.cast(tf.shape(queries)[0], tf.float32)
                 mean = tf.reduce_sum(emb, 1) / tf.maximum(tf.reduce_sum(keep, 1, keepdims=True), 1.0)
                 has = tf.cast(tf.reduce_sum(keep, 1, keepdims=True) > 0, tf.float32)
                 q = q + self.history_projection(mean) * has
             if query_features is not None:
                 q = q + self.query_projection(tf.gather(self.query_features, queries))
-            return tf.math.l2_normalize(q, axis=1) if normalize else q
+            return (tf.math.l2_normalize(q, axis=1) if normalize else q), penalty
 
         def item_vectors(self, items):
             v = self.item_embedding(items) + self.item_projection(tf.gather(self.item_features, items))
             return tf.math.l2_normalize(v, axis=1) if normalize else v
 
         def compute_loss(self, features, training=False):
-            q = self.query_vectors(features["query"], features["item"])
+            q, penalty = self.query_vectors(features["query"], features["item"])
             v = self.item_vectors(features["item"])
-            return self.task(q, v, candidate_sampling_probability=features["prob"],
+            loss = self.task(q, v, candidate_sampling_probability=features["prob"],
                              candidate_ids=features["item"], compute_metrics=False)
+            if l2:
+                rows = self.item_embedding(features["item"])
+                loss += l2 * tf.reduce_mean(tf.reduce_sum(tf.square(rows), 1))
+                loss += penalty
+            return loss
 
     model = TwoTower()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate))
@@ -157,19 +177,45 @@ def train(query_idx: np.ndarray, item_idx: np.ndarray, *, n_queries: int, n_item
             .shuffle(min(len(query_idx), 1_000_000), seed=seed, reshuffle_each_iteration=True)
             .batch(batch_size).prefetch(2))
     timer = _EpochTimer(keras)
-    model.fit(data, epochs=epochs, verbose=verbose, callbacks=[timer])
 
-    item_vectors = np.concatenate([model.item_vectors(tf.constant(chunk)).numpy()
-                                   for chunk in np.array_split(np.arange(n_items, dtype="int32"),
-                                                               max(1, n_items // 8192))])
-    query_embedding = model.query_embedding.embeddings.numpy() if query_ids else None
-    towers = Towers(query_embedding=query_embedding, item_vectors=item_vectors, normalize=np.array(normalize),
-                    epoch_seconds=timer.seconds)
-    if history is not None:
-        towers.history_embedding = model.history_embedding.embeddings.numpy()
-        towers.history_kernel, towers.history_bias = (w.numpy() for w in model.history_projection.weights)
-    if query_features is not None:
-        towers.feature_kernel, towers.feature_bias = (w.numpy() for w in model.query_projection.weights)
+    def export() -> Towers:
+        item_vectors = np.concatenate([model.item_vectors(tf.constant(chunk)).numpy()
+                                       for chunk in np.array_split(np.arange(n_items, dtype="int32"),
+                                                                   max(1, n_items // 8192))])
+        query_embedding = model.query_embedding.embeddings.numpy() if query_ids else None
+        towers = Towers(query_embedding=query_embedding, item_vectors=item_vectors, normalize=np.array(normalize),
+                        epoch_seconds=list(timer.seconds))
+        if history is not None:
+            towers.history_embedding = model.history_embedding.embeddings.numpy()
+            towers.history_kernel, towers.history_bias = (w.numpy() for w in model.history_projection.weights)
+        if query_features is not None:
+            towers.feature_kernel, towers.feature_bias = (w.numpy() for w in model.query_projection.weights)
+        return towers
+
+    best: dict = {"score": -np.inf, "towers": None, "waited": 0, "scores": []}
+
+    class Control(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if resample is not None and epoch > 0 and history is not None:
+                model.history_items.assign(resample(epoch))
+
+        def on_epoch_end(self, epoch, logs=None):
+            if validate is None:
+                return
+            towers = export()
+            score = float(validate(towers))
+            best["scores"].append(score)
+            if score > best["score"]:
+                best.update(score=score, towers=towers, waited=0)
+            else:
+                best["waited"] += 1
+                if best["waited"] >= patience:
+                    self.model.stop_training = True
+
+    model.fit(data, epochs=epochs, verbose=verbose, callbacks=[timer, Control()])
+    towers = best["towers"] if best["towers"] is not None else export()
+    towers.epoch_seconds = list(timer.seconds)
+    towers.validation = list(best["scores"])
     return towers
 
 

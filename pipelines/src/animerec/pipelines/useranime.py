@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from . import baselines, features, ranking, retrieval
 from .data import World
-from .indexing import Index, padded_histories
+from .indexing import Index
 from .metrics import ranking_metrics, topk
 from .settings import PipelineSettings
 from .split import positive_mask, split_per_user
@@ -82,14 +82,9 @@ class Context:
 # --- retrieval -------------------------------------------------------------------------------------
 
 def train_retrieval(ctx: Context, epochs: int | None = None) -> retrieval.Towers:
-    s, ix = ctx.s, ctx.index
-    pos = ctx.positives["train_r"].tocoo()
-    history = padded_histories(ctx.positives["train_r"], s.history_length, pad=ix.n_items, seed=s.seed)
-    return retrieval.train(pos.row, pos.col, n_queries=ix.n_users, n_items=ix.n_items,
-                           item_features=ctx.item_features, dim=s.embedding_dim,
-                           epochs=epochs or s.epochs, batch_size=s.batch_size, learning_rate=s.learning_rate,
-                           temperature=s.temperature, seed=s.seed, threads=s.tf_threads, history=history,
-                           normalize=s.l2_normalize, query_ids=s.user_id_embedding)
+    """The two-tower model on train_r, early-stopped on validation (userrank.train_towers)."""
+    from . import userrank
+    return userrank.train_towers(ctx, epochs=epochs)
 
 
 @dataclass
