@@ -120,3 +120,28 @@ def test_run_tunes_every_baseline_and_the_blend_then_publishes_the_chosen_model(
         assert isinstance(lists, pd.DataFrame) and len(lists)
         assert (lists["anime_id"] != lists["similar_id"]).all()
         assert lists.groupby("anime_id")["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1))).all()
+
+
+def test_evaluate_similar_prints_every_baseline_the_blend_and_the_choice(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from animerec.common.cli import main
+    world = synthetic.world(150, 50, mean_interactions=10, seed=7)
+    anime = world.anime.assign(genre=world.anime["genres"].map(", ".join))
+    anime.rename(columns={"title": "name"})[["anime_id", "name", "genre", "type"]].to_csv(tmp_path / "a.csv",
+                                                                                            index=False)
+    inter = world.interactions
+    inter.assign(rating=inter["score"].fillna(-1).astype(int))[["user_id", "anime_id", "rating"]].to_csv(
+        tmp_path / "r.csv", index=False)
+    args = ["evaluate", "--similar", "--ratings", str(tmp_path / "r.csv"), "--anime", str(tmp_path / "a.csv"),
+            "--k", "10", "--format", "json", "--param", "tune_trials=2", "--param", "similar_candidates=30",
+            "--param", "similar_depth=10"]
+    result = CliRunner().invoke(main, args, env={"ANIMEREC_LOG_LEVEL": "WARNING"})
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{"):])
+    rows = {r["model"]: r for r in out["results"]}
+    assert set(rows) == {*similar.BASELINES, similar.BLEND}
+    assert {m for m, r in rows.items() if r["baseline"]} == set(similar.BASELINES)
+    assert out["decision"]["model"] in rows and "val_ndcg@10" in rows["blend"]

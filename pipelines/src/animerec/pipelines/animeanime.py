@@ -18,6 +18,7 @@ else the best baseline's lists, labelled with its name.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -29,13 +30,18 @@ import scipy.sparse as sp
 
 from . import baselines, features, franchise, similar
 from .data import World
+from .evaluation import Decision, Result, decide
 from .indexing import Index
 from .metrics import topk_rows
 from .settings import PipelineSettings
 from .split import positive_mask
-from .useranime import Splits
+from .useranime import Splits, make_splits
 
 log = logging.getLogger(__name__)
+
+PROTOCOL = ("anchor protocol: per user with held-out positives, the anchor is the most recent (else a seeded random) "
+            "positive of the history; relevant = the held-out positives; the user's history skipped. Tuned on "
+            "validation (history train_r), reported on test (history train)")
 
 
 class Context:
@@ -238,3 +244,46 @@ def final_lists(ctx: Context, anchors: np.ndarray, items: np.ndarray, scores: np
     return pd.DataFrame({"anime_id": ctx.index.anime_ids[anchors[rows]], "rank": rank_[rows, cols].astype("int32"),
                          "similar_id": ctx.index.anime_ids[items[rows, cols]],
                          "score": scores[rows, cols].astype("float32")})
+
+
+def result_rows(results: dict[str, dict[str, Any]]) -> list[Result]:
+    """`run`'s figures as evaluation.Result rows (the blend is the learned model)."""
+    rows = []
+    for name, f in results.items():
+        test = {k: float(v) for k, v in f.items()
+                if isinstance(v, (int, float)) and not k.startswith("val_") and k != "seconds"}
+        val = {k[4:]: float(v) for k, v in f.items() if k.startswith("val_")}
+        rows.append(Result(name, name != similar.BLEND, test, float(f.get("seconds", 0.0)), val=val,
+                           params=dict(f.get("params") or {})))
+    return rows
+
+
+def choose(rows: list[Result], s: PipelineSettings) -> Decision:
+    """The honest rule (evaluation.decide): the blend only if it beats the best tuned baseline on
+    validation by the margin and is not worse on test; else that baseline is published."""
+    return decide(rows, f"{s.promote_metric}@{s.k}", s.promote_margin)
+
+
+@dataclass
+class Evaluation:
+    results: list[Result]
+    decision: Decision
+    seconds: dict[str, float]
+
+
+def evaluate_world(world: World, s: PipelineSettings, k: int | None = None) -> Evaluation:
+    """`animerec evaluate --similar`: the whole similar-anime comparison on one dataset."""
+    s = dataclasses.replace(s, k=k or s.k)
+    t0 = time.perf_counter()
+    ctx = Context(world, make_splits(world, s), s)
+    side = build_side(world, ctx.index, s, synopsis_vectors(world, ctx.index, s, positions=_active(ctx)))
+    setup = time.perf_counter() - t0
+    out = run(ctx, side)
+    rows = result_rows(out.results)
+    return Evaluation(rows, choose(rows, s), {"setup": setup, **out.seconds,
+                                              "total": time.perf_counter() - t0})
+
+
+def _active(ctx: Context) -> np.ndarray:
+    """Anime with an interaction: the only ones the evaluation can rank (no synopsis needed elsewhere)."""
+    return np.flatnonzero(np.diff(ctx.index.matrix(ctx.world.interactions).tocsc().indptr) > 0)

@@ -145,13 +145,13 @@ def _run(world, s, k: int, learned: bool):
         raise click.ClickException(str(exc)) from None
 
 
-def _print_results(ev, k: int, fmt: str) -> None:
+def _print_results(ev, k: int, fmt: str, title: str = "user -> anime models") -> None:
     from .evaluation import markdown_report, params_lines, text_table
     if fmt == "json":
         click.echo(json.dumps({"results": [r.row() for r in ev.results], "decision": ev.decision.__dict__,
                                "seconds": {n: round(v, 1) for n, v in ev.seconds.items()}}, indent=2))
     elif fmt == "markdown":
-        click.echo(markdown_report("user -> anime models", ev.results, k, ev.decision, []))
+        click.echo(markdown_report(title, ev.results, k, ev.decision, []))
     else:
         click.echo(text_table(ev.results, k))
         click.echo(f"\ntuned on validation (NDCG@{k}):")
@@ -165,13 +165,24 @@ def _print_results(ev, k: int, fmt: str) -> None:
 @anime_option
 @click.option("--k", type=click.IntRange(1, 1000), default=None, help="Metric cut-off (default: ANIMEREC_PIPELINES_K)")
 @format_option
+@click.option("--similar", is_flag=True, help="Similar anime instead: six tuned baselines and the blend on the "
+              "anchor protocol (each user's latest history positive -> their held-out positives)")
 @param_option
-def evaluate(ratings: Path, anime: Path, k: int | None, fmt: str, params: tuple[str, ...]) -> None:
+def evaluate(ratings: Path, anime: Path, k: int | None, fmt: str, similar: bool, params: tuple[str, ...]) -> None:
     """Compare the user-anime models with the five tuned baselines on any ratings CSV + catalogue:
     same split, tuning on a validation split carved from train, test figures, promotion decision."""
     s = _settings(params)
     k = k or s.k
-    _print_results(_run(_load_world(ratings, anime, s.positive_min_score), s, k, learned=True), k, fmt)
+    world = _load_world(ratings, anime, s.positive_min_score)
+    if similar:
+        from .animeanime import evaluate_world
+        try:
+            ev = evaluate_world(world, s, k)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        _print_results(ev, k, fmt, "similar anime models")
+        return
+    _print_results(_run(world, s, k, learned=True), k, fmt)
 
 
 @click.command("tune")
