@@ -21,9 +21,9 @@ from kafka import KafkaConsumer, TopicPartition
 from run import Row
 
 from animerec.common import config, db, kafka, migrate
+from animerec.devkit import eventworld as world
 from animerec.devkit import tansu
 from animerec.devkit.processes import stop
-from animerec.landing import world
 from animerec.landing.config import settings as landing_settings
 from animerec.landing.pipeline import allowed_schemas
 from animerec.landing.source import PartitionRange, ReadPartitions

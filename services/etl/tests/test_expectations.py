@@ -8,9 +8,9 @@ own expectation and disturbs no other.
 import pytest
 
 from animerec.common import db
+from animerec.devkit import eventworld as world
 from animerec.etl import runner, suites
 from animerec.etl.config import EtlSettings
-from animerec.landing import world
 
 from .conftest import land
 
@@ -129,7 +129,7 @@ ROUNDS = 3
 
 @pytest.fixture(scope="module")
 def clean_staging(module_db):
-    land(module_db, [m for _, m in world.messages(world.World(anime=40, users=30, entries_per_user=10))])
+    land(module_db, [m for _, m in world.messages(world.EventWorld(anime=40, users=30, entries_per_user=10))])
     runner.transform(module_db, EtlSettings())
     with db.connect(module_db) as conn:
         conn.execute("CREATE SCHEMA snap")

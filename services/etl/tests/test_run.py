@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from animerec.common import config, db
 from animerec.common.cli import main
 from animerec.common.kafka import EventProducer, ensure_topics, topic_name
+from animerec.devkit import eventworld as world
 from animerec.etl import runner
 from animerec.etl.config import EtlSettings
 from animerec.etl.export import export
 from animerec.etl.promote import TABLES, promote
-from animerec.landing import world
 from animerec.landing.config import settings as landing_settings
 from animerec.landing.writer import Writer
 
@@ -45,7 +45,7 @@ def cli(url, results_dir, *args, **env_extra):
 
 
 def test_failed_validation_leaves_processed_untouched(etl_db, tmp_path, pushgateway):
-    land(etl_db, items(world.World(anime=16, users=8)))
+    land(etl_db, items(world.EventWorld(anime=16, users=8)))
     first = cli(etl_db, tmp_path, "run", ANIMEREC_ETL_PUSHGATEWAY_URL=pushgateway.address,
                 ANIMEREC_METRICS_PUSH_LABELS="release_namespace=ns1,release=r1")
     assert first.exit_code == 0, first.output
@@ -59,7 +59,7 @@ def test_failed_validation_leaves_processed_untouched(etl_db, tmp_path, pushgate
     unknown_relation = {"item_type": "anime_related", "crawled_at": "2026-03-01T00:00:00Z", "source": "mal",
                         "source_url": "https://myanimelist.net/anime/1", "anime_id": 1, "related_anime_id": 2,
                         "relation_type": "Made up"}
-    land(etl_db, [*items(world.World(anime=20, users=12, seed=9)), unknown_relation], offset=100_000)
+    land(etl_db, [*items(world.EventWorld(anime=20, users=12, seed=9)), unknown_relation], offset=100_000)
     second = cli(etl_db, tmp_path, "run")
     assert second.exit_code == 3  # validation failed (1 would be a crash)
     bad_labels = cli(etl_db, tmp_path, "run", ANIMEREC_ETL_PUSHGATEWAY_URL=pushgateway.address,
@@ -80,12 +80,12 @@ def test_failed_validation_leaves_processed_untouched(etl_db, tmp_path, pushgate
 
 
 def test_promotion_is_atomic_for_concurrent_readers(etl_db):
-    land(etl_db, items(world.World(anime=12, users=6)))
+    land(etl_db, items(world.EventWorld(anime=12, users=6)))
     runner.transform(etl_db, EtlSettings())
     with db.connect(etl_db) as conn, conn.transaction():
         promote(conn)
     state_a = snapshot(etl_db)
-    land(etl_db, items(world.World(anime=30, users=20, seed=3)), offset=100_000)
+    land(etl_db, items(world.EventWorld(anime=30, users=20, seed=3)), offset=100_000)
 
     seen, promoting, done = [], threading.Event(), threading.Event()
 
@@ -116,7 +116,7 @@ def test_promotion_is_atomic_for_concurrent_readers(etl_db):
 
 def test_the_reader_check_catches_a_promotion_without_one_transaction(etl_db):
     """Control for the test above: promoting table by table (autocommit) shows readers mixed states."""
-    land(etl_db, items(world.World(anime=12, users=6)))
+    land(etl_db, items(world.EventWorld(anime=12, users=6)))
     runner.transform(etl_db, EtlSettings())
     with db.connect(etl_db, autocommit=True) as conn:
         before = snapshot(etl_db)
@@ -129,7 +129,7 @@ def test_full_run_from_kafka_to_processed_and_export(etl_db, core_settings, uniq
     core = config.core({}, kafka_bootstrap=core_settings.kafka_bootstrap, postgres_url=etl_db,
                        kafka_session_timeout_ms=6000, topic_prefix=f"e{unique}.")
     ensure_topics(core)
-    w = world.World(anime=24, users=15, entries_per_user=6)
+    w = world.EventWorld(anime=24, users=15, entries_per_user=6)
     messages = world.messages(w)
     with EventProducer(core, "test") as producer:
         producer.send_all(topic_name(core, "ingest"), messages)

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from animerec.landing import world
+from animerec.devkit import eventworld as world
 from animerec.landing.writer import Writer
 
 from .conftest import distinct_provenance, landed_counts, produce

@@ -8,7 +8,8 @@ from kafka import KafkaConsumer
 
 from animerec.common import db
 from animerec.common.kafka import H_DEAD_LETTER_ID, consumer_lag, topic_name
-from animerec.landing import deadletters, world
+from animerec.devkit import eventworld as world
+from animerec.landing import deadletters
 from animerec.landing.writer import Writer
 
 from .conftest import distinct_provenance, landed_counts, produce
@@ -58,7 +59,7 @@ def produce_poison(core, poison):
 
 
 def test_every_poison_class_is_rejected_once_and_every_valid_message_lands_once(land_core, land_settings):
-    items = world.messages(world.World(anime=10, users=5, entries_per_user=4))
+    items = world.messages(world.EventWorld(anime=10, users=5, entries_per_user=4))
     good = next(m for _, m in items if m["item_type"] == "anime_info")
     poison = poison_messages(good)
     produce(land_core, items[: len(items) // 2])
@@ -96,7 +97,7 @@ def test_every_poison_class_is_rejected_once_and_every_valid_message_lands_once(
 
 def test_a_dead_letter_is_sent_once_across_a_crash_between_send_and_bookkeeping(land_core, land_settings,
                                                                                  monkeypatch):
-    produce(land_core, world.messages(world.World(anime=3, users=2, entries_per_user=2)))
+    produce(land_core, world.messages(world.EventWorld(anime=3, users=2, entries_per_user=2)))
     produce_poison(land_core, [("bad", b"k", b"{broken"), ("worse", None, b"\xff")])
     real = deadletters._mark_sent
 

@@ -63,8 +63,8 @@ def test_bad_messages_are_rejected_with_the_reason(message, topic, header, reaso
 
 
 def test_world_messages_are_all_valid():
-    from animerec.landing import world
-    w = world.World(anime=30, users=12)
+    from animerec.devkit import eventworld as world
+    w = world.EventWorld(anime=30, users=12)
     items = world.messages(w)
     kinds = {m["item_type"] for _, m in items}
     assert kinds == set(contracts.ITEM_TYPES)

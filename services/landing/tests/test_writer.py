@@ -6,8 +6,8 @@ from kafka import KafkaConsumer
 
 from animerec.common import db
 from animerec.common.kafka import consumer_lag, topic_name
+from animerec.devkit import eventworld as world
 from animerec.landing import metrics as m
-from animerec.landing import world
 from animerec.landing.writer import Writer
 
 from .conftest import distinct_provenance, landed_counts, produce, produce_raw
@@ -37,7 +37,7 @@ def dead_letters(core, want, timeout=20):
 
 
 def test_once_lands_everything_rejects_poison_and_commits(land_core, land_settings):
-    w = world.World(anime=12, users=6, entries_per_user=5)
+    w = world.EventWorld(anime=12, users=6, entries_per_user=5)
     items = world.messages(w)
     feedback = world.feedback_messages(w, 7)
     produce(land_core, items)
@@ -70,7 +70,7 @@ def test_once_lands_everything_rejects_poison_and_commits(land_core, land_settin
 
 
 def test_replay_from_offset_zero_lands_nothing_twice(land_core, land_settings, unique):
-    items = world.messages(world.World(anime=8, users=4, entries_per_user=4))
+    items = world.messages(world.EventWorld(anime=8, users=4, entries_per_user=4))
     produce(land_core, items)
     Writer(land_core, land_settings).run(once=True)
     first = landed_counts(land_core)

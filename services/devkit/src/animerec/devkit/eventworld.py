@@ -12,19 +12,19 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from animerec.common.timefmt import iso
 
 MAL = "https://myanimelist.net"
 STATUSES = ("watching", "completed", "on_hold", "dropped", "plan_to_watch")
 AIRING = ("Finished Airing", "Currently Airing", "Not yet aired")
 RELATIONS = ("Sequel", "Side story", "Alternative version", "Spin-off")
-
-
-def iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+_iso = partial(iso, timespec="seconds")
 
 
 @dataclass(frozen=True)
-class World:
+class EventWorld:
     anime: int = 20
     users: int = 10
     entries_per_user: int = 8
@@ -48,10 +48,10 @@ class World:
 
 
 def _crawl(kind: str, url: str, at: datetime) -> dict:
-    return {"item_type": kind, "crawled_at": iso(at), "source": "mal", "source_url": url}
+    return {"item_type": kind, "crawled_at": _iso(at), "source": "mal", "source_url": url}
 
 
-def anime_messages(w: World, rng: random.Random) -> Iterator[tuple[str, dict]]:
+def anime_messages(w: EventWorld, rng: random.Random) -> Iterator[tuple[str, dict]]:
     for a in range(1, w.anime + 1):
         at = w.start + timedelta(minutes=a)
         url = f"{MAL}/anime/{a}/Anime_{a}"
@@ -83,13 +83,13 @@ def anime_messages(w: World, rng: random.Random) -> Iterator[tuple[str, dict]]:
                            "num_recommenders": rng.randint(1, 30)}
 
 
-def user_messages(w: World, rng: random.Random) -> Iterator[tuple[str, dict]]:
+def user_messages(w: EventWorld, rng: random.Random) -> Iterator[tuple[str, dict]]:
     for u in range(w.users):
         name = w.user_name(u)
         at = w.start + timedelta(hours=1, minutes=u)
         url = f"{MAL}/profile/{name}"
         yield name, {**_crawl("profile", url, at), "user_name": name, "user_id": None, "user_url": url,
-                     "private": False, "last_online_date": iso(at), "joined_date": "2015-05-05",
+                     "private": False, "last_online_date": _iso(at), "joined_date": "2015-05-05",
                      "num_watching": 1, "num_completed": 5, "num_on_hold": 0, "num_dropped": 0,
                      "num_plan_to_watch": 2, "num_days": 12.5, "mean_score": 7.5, "clubs": [100 + u % 5]}
         picks = rng.sample(range(1, w.anime + 1), min(w.entries_per_user, w.anime))
@@ -105,22 +105,22 @@ def user_messages(w: World, rng: random.Random) -> Iterator[tuple[str, dict]]:
                 score = rng.choice([None, *range(1, 11)])
             entry = {**_crawl("animelist_entry", list_url, at), "user_name": name, "anime_id": a,
                      "anime_title": f"Anime {a}", "status": status, "score": score, "progress": progress,
-                     "last_interaction_date": iso(at - timedelta(days=3))}
+                     "last_interaction_date": _iso(at - timedelta(days=3))}
             if rng.random() < w.recrawls:
                 # An older crawl with other values: the ETL must keep the later one above.
-                old = {**entry, "crawled_at": iso(at - timedelta(days=30)), "status": "plan_to_watch",
+                old = {**entry, "crawled_at": _iso(at - timedelta(days=30)), "status": "plan_to_watch",
                        "score": None, "progress": None}
                 yield name, old
             yield name, entry
         if picks:
             yield name, {**_crawl("favorite", url, at), "user_name": name, "anime_id": picks[0]}
             yield name, {**_crawl("activity", f"{MAL}/history/{name}/anime", at), "user_name": name,
-                         "anime_id": picks[0], "episode": 1, "activity_date": iso(at - timedelta(days=1))}
+                         "anime_id": picks[0], "episode": 1, "activity_date": _iso(at - timedelta(days=1))}
         if w.users > 1:
             friend = w.user_name((u + 1) % w.users)
             if friend != name:  # one direction only: the ETL makes friendships symmetric
                 yield name, {**_crawl("friend", f"{url}/friends", at), "user_name": name, "friend_name": friend,
-                             "friendship_date": iso(at - timedelta(days=100))}
+                             "friendship_date": _iso(at - timedelta(days=100))}
         if picks and u % 3 == 0 and w.airing(picks[-1]) != AIRING[2]:
             yield str(picks[-1]), {**_crawl("anime_review", f"{MAL}/anime/{picks[-1]}/x/reviews", at),
                                    "review_id": 1000 + u, "anime_id": picks[-1], "user_name": name,
@@ -129,13 +129,13 @@ def user_messages(w: World, rng: random.Random) -> Iterator[tuple[str, dict]]:
                                    "review_character_score": 8, "review_enjoyment_score": 9, "text": "Good."}
 
 
-def messages(w: World) -> list[tuple[str, dict]]:
+def messages(w: EventWorld) -> list[tuple[str, dict]]:
     """(key, item message) pairs of the whole world, anime first."""
     rng = random.Random(w.seed)
     return [*anime_messages(w, rng), *user_messages(w, rng)]
 
 
-def feedback_messages(w: World, n: int) -> list[tuple[str, dict]]:
+def feedback_messages(w: EventWorld, n: int) -> list[tuple[str, dict]]:
     rng = random.Random(w.seed + 1)
     out = []
     for _ in range(n):
@@ -143,12 +143,12 @@ def feedback_messages(w: World, n: int) -> list[tuple[str, dict]]:
         out.append((name, {"event_id": str(uuid.UUID(int=rng.getrandbits(128))), "user_name": name,
                            "anime_id": rng.randint(1, w.anime), "action": rng.choice(["like", "dislike", "click"]),
                            "context": {"surface": "web", "position": rng.randint(0, 9)},
-                           "created_at": iso(w.start + timedelta(days=1))}))
+                           "created_at": _iso(w.start + timedelta(days=1))}))
     return out
 
 
-def sized(total: int, seed: int = 7) -> World:
+def sized(total: int, seed: int = 7) -> EventWorld:
     """A world with about `total` item messages (for backlogs of a given size)."""
     per_user = 8
     users = max(2, total // (per_user + 4))
-    return World(anime=max(20, users // 10), users=users, entries_per_user=per_user, seed=seed)
+    return EventWorld(anime=max(20, users // 10), users=users, entries_per_user=per_user, seed=seed)
