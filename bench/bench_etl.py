@@ -17,7 +17,7 @@ from run import Row
 
 from animerec.common import db, migrate
 from animerec.etl import runner
-from animerec.etl.config import EtlSettings
+from animerec.etl.settings import EtlSettings
 from animerec.landing import sink, world
 from animerec.landing.tables import landing_tables
 

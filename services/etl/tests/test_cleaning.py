@@ -3,7 +3,7 @@
 import pytest
 
 from animerec.etl import runner
-from animerec.etl.config import EtlSettings
+from animerec.etl.settings import EtlSettings
 
 from .conftest import land, rows
 

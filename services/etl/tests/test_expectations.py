@@ -10,7 +10,7 @@ import pytest
 from animerec.common import db
 from animerec.devkit import eventworld as world
 from animerec.etl import runner, suites
-from animerec.etl.config import EtlSettings
+from animerec.etl.settings import EtlSettings
 
 from .conftest import land
 

@@ -15,9 +15,9 @@ from animerec.common.cli import main
 from animerec.common.kafka import EventProducer, ensure_topics, topic_name
 from animerec.devkit import eventworld as world
 from animerec.etl import runner
-from animerec.etl.config import EtlSettings
 from animerec.etl.export import export
 from animerec.etl.promote import TABLES, promote
+from animerec.etl.settings import EtlSettings
 from animerec.landing.config import settings as landing_settings
 from animerec.landing.writer import Writer
 

@@ -17,8 +17,8 @@ from animerec.common import db
 
 from . import feedback, steps
 from . import metrics as m
-from .config import EtlSettings
 from .promote import promote
+from .settings import EtlSettings
 from .suites import Validation, validate
 
 log = logging.getLogger(__name__)
