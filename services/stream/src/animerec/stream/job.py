@@ -14,7 +14,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from animerec.common import kafka_security
 from animerec.common.config import CoreSettings
@@ -47,13 +46,16 @@ def connector_jars(folder: Path | None) -> list[Path]:
 
 
 def jdbc(postgres_url: str) -> tuple[str, str, str]:
-    """libpq URL -> (JDBC URL, user, password)."""
-    u = urlparse(postgres_url)
-    host = u.hostname or "127.0.0.1"
-    url = f"jdbc:postgresql://{host}:{u.port or 5432}{u.path or '/postgres'}"
-    if u.query:
-        url += "?" + u.query
-    return url, unquote(u.username or "postgres"), unquote(u.password or "")
+    """libpq URL or key=value string -> (JDBC URL, user, password)."""
+    from psycopg.conninfo import conninfo_to_dict
+    params = {k: str(v) for k, v in conninfo_to_dict(postgres_url).items()}
+    host = params.pop("host", "127.0.0.1")
+    port = params.pop("port", "5432")
+    dbname = params.pop("dbname", "postgres")
+    user = params.pop("user", "postgres")
+    password = params.pop("password", "")
+    query = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k in ("sslmode", "sslrootcert", "options"))
+    return f"jdbc:postgresql://{host}:{port}/{dbname}" + (f"?{query}" if query else ""), user, password
 
 
 def latest_checkpoint(folder: Path) -> Path | None:

@@ -1,0 +1,199 @@
+"""The PyFlink job end to end on Tansu, PostgreSQL and Redis: windows, a late event, every poison class, a kill -9
+mid-stream and a resume from the checkpoint that counts every event exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from kafka import KafkaProducer
+
+from animerec.common import config, kafka
+from animerec.stream.job import latest_checkpoint
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parents[3]
+STREAM_PY = ROOT / ".venv-stream" / "bin" / "python"
+GENRES = {1: ["Action"], 2: ["Action", "Drama"], 3: ["Comedy"], 4: ["Drama"], 5: ["Comedy"], 6: ["Action"],
+          7: ["Romance"], 8: ["Drama"], 9: ["Action", "Fantasy"], 10: ["Fantasy"], 20: ["Sports"]}
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"the job exited ({proc.returncode}) while waiting for {what}")
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture()
+def job_env(kafka_bootstrap: str, pg_url: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    if not STREAM_PY.exists():
+        pytest.fail(f"{STREAM_PY} missing: `make setup` builds the streaming job's venv")
+    prefix = f"s{uuid.uuid4().hex[:8]}."
+    kafka.ensure_topics(config.core({}, kafka_bootstrap=kafka_bootstrap, topic_prefix=prefix))
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE processed.stream_online_metrics, processed.stream_event_counts")
+    return {**os.environ, "ANIMEREC_KAFKA_BOOTSTRAP": kafka_bootstrap, "ANIMEREC_TOPIC_PREFIX": prefix,
+            "ANIMEREC_POSTGRES_URL": pg_url, "ANIMEREC_REDIS_URL": redis_url, "ANIMEREC_REDIS_PREFIX": "t:",
+            "ANIMEREC_STREAM_GROUP_ID": f"stream-{prefix}", "ANIMEREC_STREAM_CHECKPOINT_DIR": str(tmp_path / "ck"),
+            "ANIMEREC_STREAM_CHECKPOINT_INTERVAL_SECONDS": "2", "ANIMEREC_STREAM_WINDOW_HOURS": "1",
+            "ANIMEREC_STREAM_SLIDE_MINUTES": "5", "ANIMEREC_STREAM_ALLOWED_LATENESS_SECONDS": "60",
+            "ANIMEREC_STREAM_CATALOGUE_REFRESH_SECONDS": "1", "ANIMEREC_STREAM_RESTART_ATTEMPTS": "0",
+            "ANIMEREC_LOG_FORMAT": "text", "ANIMEREC_METRICS_PORT": "0"}
+
+
+def publish_version(r: redis.Redis) -> None:
+    """A published version: the catalogue the job checks anime against, and the batch trending list."""
+    r.set("t:rec:live", "v1")
+    r.hset("t:rec:v:v1:meta", mapping={"version": "v1"})
+    r.hset("t:rec:v:v1:cards", mapping={str(a): json.dumps({"title": f"anime {a}", "genres": g})
+                                        for a, g in GENRES.items()})
+    r.set("t:rec:v:v1:trending", json.dumps([20]))
+
+
+def counts(pg_url: str) -> dict[tuple[str, str], int]:
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT kind, reason, sum(events)::int FROM processed.stream_event_counts "
+                            "GROUP BY 1, 2").fetchall()
+    return {(k, r): n for k, r, n in rows}
+
+
+def metrics(pg_url: str) -> dict[tuple[str, str], tuple[int, int, int]]:
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("SELECT model_version, source, sum(clicks)::int, sum(likes)::int, sum(dislikes)::int "
+                            "FROM processed.stream_online_metrics GROUP BY 1, 2").fetchall()
+    return {(v, s): (c, lk, d) for v, s, c, lk, d in rows}
+
+
+class Producer:
+    def __init__(self, bootstrap: str, prefix: str) -> None:
+        self.p = KafkaProducer(bootstrap_servers=bootstrap)
+        self.prefix = prefix
+
+    def feedback(self, anime: int, action: str, at: datetime, version: str = "v1", source: str = "model",
+                 user: str = "alice") -> None:
+        doc = {"event_id": uuid.uuid4().hex, "user_name": user, "anime_id": anime, "action": action,
+               "context": {"model_version": version, "source": source}, "created_at": iso(at)}
+        self.raw("feedback.events", json.dumps(doc).encode(), user)
+
+    def entry(self, anime: int, status: str, at: datetime, user: str) -> None:
+        doc = {"item_type": "animelist_entry", "user_name": user, "anime_id": anime, "status": status,
+               "crawled_at": iso(at), "last_interaction_date": iso(at - timedelta(hours=1))}
+        self.raw("ingest.items", json.dumps(doc).encode(), user)
+
+    def raw(self, topic: str, value: bytes | None, key: str | None = "k") -> None:
+        self.p.send(self.prefix + topic, key=key.encode() if key else None, value=value)
+
+    def flush(self) -> None:
+        self.p.flush()
+
+
+def run_job(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([str(STREAM_PY), "-m", "animerec.common.cli", "stream", "run", *args], env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+
+
+def test_trending_live_metrics_poison_and_exactly_once_across_a_kill(job_env: dict[str, str], pg_url: str,
+                                                                     tmp_path: Path) -> None:
+    r = redis.Redis.from_url(job_env["ANIMEREC_REDIS_URL"])
+    publish_version(r)
+    out = Producer(job_env["ANIMEREC_KAFKA_BOOTSTRAP"], job_env["ANIMEREC_TOPIC_PREFIX"])
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+    t0 -= timedelta(minutes=t0.minute % 5)
+
+    # Phase A: likes, clicks and dislikes on our page, completions seen by the crawler, and poison of every kind.
+    expected: dict[tuple[str, str], int] = {}
+    live: dict[tuple[str, str], list[int]] = {}
+
+    def add(kind: str, reason: str = "", n: int = 1) -> None:
+        expected[(kind, reason)] = expected.get((kind, reason), 0) + n
+
+    def fb(anime: int, action: str, at: datetime, version: str = "v1", source: str = "model") -> None:
+        out.feedback(anime, action, at, version, source)
+        add("feedback")
+        row = live.setdefault((version, source), [0, 0, 0])
+        row[("click", "like", "dislike").index(action)] += 1
+
+    for i in range(40):
+        fb(1 + i % 5, ("like", "click", "dislike")[i % 3], t0 + timedelta(seconds=20 * i),
+           source=("model", "fold_in")[i % 2])
+    for i in range(30):
+        out.entry(6 + i % 3, "completed", t0 + timedelta(seconds=30 * i), user=f"u{i}")
+        add("trend")
+    for value, reason in [(b"\xff\xfe", "json"), (b"\xef\xbb\xbf{}", "json"), (b'{"a": NaN}', "json"),
+                          (b"[" * 5000, "json"), (b'{"anime_id": 1, "a": 1, "a": 2}', "schema"),
+                          (json.dumps({"anime_id": 1e400}).encode().replace(b"1e400", b"1e400"), "json"),
+                          (json.dumps({"event_id": "ab12cd34", "user_name": "x", "anime_id": 2**40, "action": "like",
+                                       "created_at": iso(t0)}).encode(), "schema"),
+                          (json.dumps({"event_id": "ab12cd34", "user_name": "x", "anime_id": 1, "action": "like",
+                                       "created_at": "soon"}).encode(), "timestamp")]:
+        out.raw("feedback.events", value)
+        add("poison", reason)
+    out.raw("feedback.events", None, key="tombstone")
+    add("poison", "empty")
+    out.raw("ingest.items", b"", key=None)
+    add("poison", "json")
+    out.feedback(999, "like", t0, user="bob")  # not in the published catalogue
+    add("poison", "unknown_anime")
+    out.flush()
+
+    log = tmp_path / "job.log"
+    proc = run_job(job_env, log)
+    try:
+        wait_for(lambda: counts(pg_url) == expected, 400, f"phase A counted {expected}", proc)
+        # Windows that closed moved /v1/trending's list away from the published batch list, with no publish.
+        wait_for(lambda: json.loads(r.get("t:rec:v:v1:trending") or "[]") != [20], 60, "a trending window", proc)
+        first = json.loads(r.get("t:rec:v:v1:trending"))
+        assert set(first) <= set(GENRES) - {9, 10, 20} and {6, 7, 8} <= set(first)
+
+        # A late like (10 minutes behind the watermark): counted in live metrics, left out of every window.
+        fb(10, "like", t0 + timedelta(minutes=5))
+        out.flush()
+        wait_for(lambda: counts(pg_url) == expected, 120, "the late event counted", proc)
+        counted_at = time.time()
+        wait_for(lambda: (ck := latest_checkpoint(tmp_path / "ck")) is not None
+                 and (ck / "_metadata").stat().st_mtime > counted_at + 0.5, 60, "a checkpoint after it", proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # mid-stream: no drain, no final checkpoint
+        proc.wait()
+
+    # Phase B, while the job is down: a burst of completions of anime 9, and likes on another version.
+    for i in range(30):
+        out.entry(9, "completed", t0 + timedelta(minutes=25, seconds=i), user=f"burst{i}")
+        add("trend")
+    for i in range(10):
+        fb(2, "like", t0 + timedelta(minutes=24, seconds=i), version="v2", source="fold_in")
+    out.flush()
+
+    resumed = run_job(job_env, log, "--bounded")
+    assert resumed.wait(timeout=600) == 0, log.read_text()[-5000:]
+    assert "resuming from" in log.read_text()
+
+    assert counts(pg_url) == expected  # every event once: none lost at the kill, none counted twice after it
+    assert metrics(pg_url) == {k: tuple(v) for k, v in live.items()}
+    final = json.loads(r.get("t:rec:v:v1:trending"))
+    assert final[0] == 9 and 10 not in final and 20 not in final
+    meta: dict[Any, Any] = r.hgetall("t:rec:stream:trending:meta")
+    assert int(meta[b"window_end_ms"]) == int((t0 + timedelta(minutes=30)).timestamp() * 1000)
+    genres = {k.decode(): json.loads(v) for k, v in r.hgetall("t:rec:stream:trending:genres").items()}
+    assert genres["Fantasy"] == [9] and genres["Action"][0] == 9
