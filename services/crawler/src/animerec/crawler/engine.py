@@ -12,7 +12,7 @@ import logging
 import threading
 from concurrent.futures import Future
 
-from . import middlewares, pipelines, spiders
+from . import itemsink, middlewares, spiders
 from .context import Shared
 from .jobs import Job, JobResult
 from .targets import Target
@@ -58,7 +58,7 @@ def scrapy_settings(shared: Shared) -> dict:
             f"{middlewares.__name__}.BackoffRetryMiddleware": 550,
             f"{middlewares.__name__}.PolitenessMiddleware": 950,
         },
-        "ITEM_PIPELINES": {f"{pipelines.__name__}.SinkPipeline": 300},
+        "ITEM_PIPELINES": {f"{itemsink.__name__}.ItemSink": 300},
         "DUPEFILTER_CLASS": "animerec.crawler.dupefilter.RecentCrawlsDupeFilter",
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,

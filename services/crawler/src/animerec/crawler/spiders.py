@@ -21,9 +21,9 @@ from animerec.crawler import parsers, urls
 
 from . import metrics
 from .dupefilter import JOB, ROOT
+from .itemsink import deferred
 from .jobs import Job
 from .middlewares import HOST
-from .pipelines import deferred
 from .targets import host_of, rebase
 
 log = logging.getLogger(__name__)

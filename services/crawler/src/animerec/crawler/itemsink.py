@@ -1,4 +1,4 @@
-"""The item pipeline: hand each item to the sink and finish only when the sink has it."""
+"""The Scrapy item pipeline (ITEM_PIPELINES): hand each item to the sink and finish only when the sink has it."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def deferred(future) -> Deferred:
     return d
 
 
-class SinkPipeline:
+class ItemSink:
     def __init__(self, sink) -> None:
         self.sink = sink
 
