@@ -45,8 +45,8 @@ def test_run_keeps_stdout_apart_and_calls_watch(tmp_path):
 
 def test_log_watch_counts_kfp_tasks_across_partial_lines(tmp_path):
     log = tmp_path / "pipeline.log"
-    log.write_text("old Task 'x' finished with status SUCCESS\n")
     follow = demo.LogWatch(log)
+    follow.poll()  # not there yet
     with open(log, "a") as fh:
         fh.write('{"msg": "Executing task \\u001b[96m\'extract-world\'\\u001b[0m"}\n')
         fh.write("Task \x1b[96m'extract-world'\x1b[0m finished with status \x1b[92mSUCCESS\x1b[0m\n")

@@ -94,9 +94,10 @@ class RichReporter:
             except BaseException:
                 progress.update(task, detail="[red]failed[/red]" if handle.total is None else handle.detail)
                 raise
-            done = handle.total if handle.total else max(handle.done, 1)
-            progress.update(task, completed=done, total=done)
+            # a finished stage shows a full bar, also when its total was never known
             redraw(handle)
+            if handle.total is None:
+                progress.update(task, completed=1, total=1)
 
     def show(self, renderable: Any) -> None:
         self.console.print(renderable)

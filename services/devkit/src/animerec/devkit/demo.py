@@ -103,6 +103,10 @@ class System:
     def log(self, name: str) -> Path:
         return self.logdir / f"{name}.log"
 
+    def stdout_path(self, name: str) -> Path:
+        """Where `run` collects a stage's stdout while it runs (appended to its log at the end)."""
+        return self.logdir / f".{name}.stdout"
+
     def start(self, name: str, args: list[str], **extra_env: str) -> subprocess.Popen:
         self.logdir.mkdir(parents=True, exist_ok=True)
         self.say(f"start {name}: animerec {' '.join(args)}  (log: {self.log(name)})")
@@ -118,7 +122,7 @@ class System:
         the log as it comes, then its stdout; the stdout comes back as text."""
         self.logdir.mkdir(parents=True, exist_ok=True)
         self.say(f"run {name}: animerec {' '.join(args)}  (log: {self.log(name)})")
-        out_path = self.logdir / f".{name}.stdout"
+        out_path = self.stdout_path(name)
         with open(self.log(name), "ab") as log, open(out_path, "w+b") as out:
             proc = subprocess.Popen(self._cmd(args), env={**self.env, **extra_env}, stdout=out, stderr=log,
                                     stdin=subprocess.DEVNULL)
@@ -174,7 +178,7 @@ class LogWatch:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.offset = path.stat().st_size if path.is_file() else 0
+        self.offset = 0
         self.finished = 0
         self.current = ""
 
@@ -348,7 +352,8 @@ class Flow:
             extra += ["--root", str(self.pipeline_root)]
         for name in ("user-anime", "anime-anime"):
             with self.stage(f"pipeline {name}") as row:
-                follow = LogWatch(self.system.log(f"pipeline-{name}"))
+                # kfp.local reports its tasks on stdout, which `run` keeps apart until the stage ends
+                follow = LogWatch(self.system.stdout_path(f"pipeline-{name}"))
 
                 def watch(follow: LogWatch = follow, row: StageHandle = row) -> None:
                     follow.poll()
