@@ -48,3 +48,18 @@ def test_feedback_tables(etl_db):
 def test_html_unescape_in_sql(etl_db, raw, clean):
     with db.connect(etl_db) as conn:
         assert conn.execute("SELECT etl.html_unescape(%s)", (raw,)).fetchone()[0] == clean
+
+
+def test_report_online(etl_db):
+    from animerec.etl import report
+    rows = [event(1, "Alice", "like", True), event(2, "Bob", "dislike", True), event(3, "Bob", "click", True)]
+    with db.connect(etl_db) as conn:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO landing.feedback (event_id, user_name, anime_id, action, context, created_at) "
+                            "VALUES (%s, %s, %s, %s, %s, %s)", rows)
+        runner._execute(conn, "feedback", feedback_steps())
+        table = report.rows(conn, 36500)
+    metrics = ('animerec_api_online_events_total{event="impression",source="fold_in",version="v7"} 40.0\n'
+               'animerec_api_online_events_total{event="click",source="fold_in",version="v7"} 1.0\n')
+    text = report.render(table, report.impressions(metrics))
+    assert "| v7 | fold_in | 40 | 1 | 2.50% | 1 | 1 | 50.0% |" in text
