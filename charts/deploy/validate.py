@@ -27,7 +27,10 @@ def crd_models() -> dict[tuple[str, str], Callable[[dict[str, Any]], Any]]:
     from cloudcoil.models.prometheus_operator import v1 as prom
     from hera.workflows.models import CronWorkflow, Workflow, WorkflowTemplate
 
+    from .flink_crd import FlinkDeployment
+
     return {
+        ("flink.apache.org/v1beta1", "FlinkDeployment"): FlinkDeployment.model_validate,
         ("keda.sh/v1alpha1", "ScaledObject"): keda.ScaledObject.model_validate,
         ("keda.sh/v1alpha1", "ScaledJob"): keda.ScaledJob.model_validate,
         ("keda.sh/v1alpha1", "TriggerAuthentication"): keda.TriggerAuthentication.model_validate,
@@ -83,6 +86,17 @@ def validate_builtin(obj: dict[str, Any], version: str) -> list[str]:
     return []
 
 
+def pod_templates(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The core/v1 Pods a custom resource embeds (a FlinkDeployment's pod templates), to check strictly too."""
+    if obj.get("kind") != "FlinkDeployment":
+        return []
+    spec = obj.get("spec") or {}
+    found = [spec.get("podTemplate"), (spec.get("jobManager") or {}).get("podTemplate"),
+             (spec.get("taskManager") or {}).get("podTemplate")]
+    return [{**t, "metadata": {**(t.get("metadata") or {}), "name": name_of(obj).replace("/", "-").lower()}}
+            for t in found if isinstance(t, dict)]
+
+
 def validate(objects: Iterable[dict[str, Any]], versions: Iterable[str]) -> list[str]:
     versions = list(versions)
     errors: list[str] = []
@@ -91,6 +105,9 @@ def validate(objects: Iterable[dict[str, Any]], versions: Iterable[str]) -> list
             errors.append(f"not a Kubernetes object: {str(obj)[:80]}")
         elif (obj["apiVersion"], obj["kind"]) in crd_models():
             errors.extend(validate_crd(obj))
+            for pod in pod_templates(obj):
+                for version in versions:
+                    errors.extend(f"{name_of(obj)} pod template: {e}" for e in validate_builtin(pod, version))
         else:
             for version in versions:
                 errors.extend(validate_builtin(obj, version))
