@@ -8,7 +8,6 @@ that fails to parse goes to the dead-letter place with the error and fails the j
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import scrapy
@@ -43,17 +42,12 @@ def _page_type(url: str) -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=64)
-def _validator(item_type: str):
-    return contracts.validator(item_type)
-
-
 def check(item: dict) -> None:
     """Schema check of an item; the fast yes/no first, the detailed error only for an invalid one."""
     item_type = item["item_type"]
     if item_type not in contracts.ITEM_TYPES:
         raise contracts.SchemaError(item_type, "not an item type")
-    if not _validator(item_type).is_valid(item):
+    if not contracts.validator(item_type).is_valid(item):   # compiled once per process by contracts
         contracts.validate(item_type, item)
 
 
