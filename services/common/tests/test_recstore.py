@@ -171,3 +171,14 @@ def test_async_reader_matches_sync_layout(redis_url, store):
             await client.aclose()
 
     asyncio.run(scenario())
+
+
+def test_missing_card_values_are_null_and_neighbours_round_trip(store):
+    import orjson
+    store.publish({}, {}, {1: {"title": "A", "age_rating": float("nan")}}, [1], [1], {},
+                  neighbours={1: [(2, 0.5), (3, 0.25)]})
+    view = store.view()
+    raw = store.redis.hget(view.key("cards"), "1")
+    assert orjson.loads(raw) == {"title": "A", "age_rating": None}  # strict JSON: NaN would break every reader
+    assert orjson.loads(store.redis.hget(view.key("neighbours"), "1")) == [[2, 3], [0.5, 0.25]]
+    assert store.redis.hget(view.key("meta"), "neighbours") == "1"

@@ -286,7 +286,7 @@ async def warm(svc: Services) -> None:
         count = await asyncio.wait_for(svc.recommender.warm(), svc.settings.warm_timeout_seconds)
     except NoLiveVersion:
         log.info("nothing published yet: card cache starts empty")
-    except (TimeoutError, *UNAVAILABLE) as exc:
+    except (TimeoutError, ValueError, *UNAVAILABLE) as exc:  # ValueError: a version with an unreadable card
         log.warning("card cache not loaded at start-up", extra={"error": f"{type(exc).__name__}: {exc}"})
     else:
         log.info("card cache loaded", extra={"cards": count, "seconds": round(time.perf_counter() - started, 3)})

@@ -290,7 +290,9 @@ class RecStore(Keys):
         def card_rows() -> Iterator[tuple[str, str]]:
             for anime_id, card in cards.items():
                 counts["cards"] += 1
-                yield str(int(anime_id)), _dumps(dict(card))
+                # NaN (a missing value from pandas) is not JSON: readers would fail on the card; null instead
+                yield str(int(anime_id)), _dumps({k: None if isinstance(v, float) and v != v else v
+                                                  for k, v in dict(card).items()})
 
         def neighbour_rows() -> Iterator[tuple[str, str]]:
             for anime_id, pairs in (neighbours or {}).items():
