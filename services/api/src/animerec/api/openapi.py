@@ -24,7 +24,7 @@ def from_schemas(name: str) -> dict[str, Any]:
         if isinstance(node, list):
             return [inline(v) for v in node]
         return node
-    doc = inline(copy.deepcopy(contracts.definition(name)))
+    doc: dict[str, Any] = inline(copy.deepcopy(contracts.definition(name)))
     if "enum" in doc and "type" not in doc:
         doc["type"] = "string"
     for prop in doc.get("properties", {}).values():

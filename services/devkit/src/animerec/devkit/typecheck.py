@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from animerec.common.cli import table
 from animerec.common.datasets import repo_dir
 
 BASELINE = "typecheck-baseline.json"
@@ -96,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.show:
             shown = [line for line in shown if count([line], pkgs, root).keys() & set(worse)]
         print("\n".join(shown))
-    print(f"{'package':<12} {'errors':>6} {'allowed':>7}")
-    for name in sorted(set(current) | set(baseline) | {p.name for p in pkgs}):
-        mark = " <- over the baseline" if name in worse else (" (lower it: --lower)" if name in better else "")
-        print(f"{name:<12} {current.get(name, 0):>6} {baseline.get(name, 0):>7}{mark}")
+    rows = [[name, current.get(name, 0), baseline.get(name, 0),
+             "over the baseline" if name in worse else ("lower it: --lower" if name in better else "")]
+            for name in sorted(set(current) | set(baseline) | {p.name for p in pkgs})]
+    print(table(rows, ["package", "errors", "allowed", ""]))
     if args.lower and better:
         baseline_file.write_text(json.dumps(lowered(current, baseline), indent=2) + "\n")
         print(f"{BASELINE}: lowered {', '.join(better)}")
