@@ -1,0 +1,101 @@
+"""Streaming job throughput (PyFlink, bounded run over Tansu) against a bare Kafka consumer reading the same events.
+
+The job's rate is marginal: two bounded runs, over a tenth of the events and over all of them, so the fixed cost
+of starting the mini-cluster and the Python workers cancels out: (n - n/10) / (t_all - t_tenth). The baseline
+reads the same events with kafka-python and decodes each one with json.loads. quick: 20k events, full: 200k.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer
+from run import Row
+
+from animerec.common import config, db, kafka, migrate
+from animerec.devkit import tansu
+from animerec.devkit.processes import stop
+
+ROOT = Path(__file__).resolve().parents[1]
+STREAM_PY = ROOT / ".venv-stream" / "bin" / "python"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def produce(bootstrap: str, prefix: str, n: int) -> None:
+    out = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024)
+    t0 = datetime.now(UTC) - timedelta(hours=2)
+    for i in range(n):
+        at = (t0 + timedelta(milliseconds=300 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if i % 2:
+            doc = {"event_id": uuid.uuid4().hex, "user_name": f"u{i % 997}", "anime_id": 1 + i % 500,
+                   "action": ("like", "click", "dislike")[i % 3], "created_at": at,
+                   "context": {"model_version": "v1", "source": "model"}}
+            out.send(prefix + "feedback.events", key=doc["user_name"].encode(), value=json.dumps(doc).encode())
+        else:
+            doc = {"item_type": "animelist_entry", "user_name": f"u{i}", "anime_id": 1 + i % 500,
+                   "status": "completed", "crawled_at": at, "last_interaction_date": at}
+            out.send(prefix + "ingest.items", key=doc["user_name"].encode(), value=json.dumps(doc).encode())
+    out.flush()
+    out.close()
+
+
+def bare_consumer(bootstrap: str, prefix: str, n: int) -> float:
+    consumer = KafkaConsumer(prefix + "feedback.events", prefix + "ingest.items", bootstrap_servers=bootstrap,
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             group_id=f"bench-{uuid.uuid4().hex[:6]}", consumer_timeout_ms=20000)
+    started = time.perf_counter()
+    for seen, message in enumerate(consumer, start=1):
+        json.loads(message.value)
+        if seen >= n:
+            break
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return elapsed
+
+
+def job_run(env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([str(STREAM_PY), "-m", "animerec.common.cli", "stream", "run", "--bounded", "--fresh"], env=env,
+                   check=True, capture_output=True, cwd=ROOT, timeout=1800)
+    return time.perf_counter() - started
+
+
+def run(quick: bool) -> list[Row]:
+    n = 20_000 if quick else 200_000
+    port = tansu.free_port()
+    broker = tansu.start(port)
+    bootstrap = f"127.0.0.1:{port}"
+    url = db.with_database(PG_SERVER, f"animerec_bench_stream_{uuid.uuid4().hex[:8]}")
+    try:
+        core = config.core({}, kafka_bootstrap=bootstrap)
+        kafka.wait_for_broker(core, timeout=30)
+        db.ensure_database(url)
+        migrate.apply(url)
+        times = {}
+        for size in (n // 10, n):
+            prefix = f"b{uuid.uuid4().hex[:6]}."
+            kafka.ensure_topics(config.core({}, kafka_bootstrap=bootstrap, topic_prefix=prefix))
+            produce(bootstrap, prefix, size)
+            env = {**os.environ, "ANIMEREC_KAFKA_BOOTSTRAP": bootstrap, "ANIMEREC_TOPIC_PREFIX": prefix,
+                   "ANIMEREC_POSTGRES_URL": url, "ANIMEREC_REDIS_URL": "redis://127.0.0.1:6379/15",
+                   "ANIMEREC_REDIS_PREFIX": f"bench-{prefix}", "ANIMEREC_STREAM_GROUP_ID": f"bench-{prefix}",
+                   "ANIMEREC_STREAM_CHECKPOINT_DIR": tempfile.mkdtemp(prefix="bench-stream-"),
+                   "ANIMEREC_STREAM_RESTART_ATTEMPTS": "0", "ANIMEREC_METRICS_PORT": "0"}
+            times[size] = job_run(env)
+            if size == n:
+                bare = bare_consumer(bootstrap, prefix, n)
+        marginal = (n - n // 10) / max(1e-9, times[n] - times[n // 10])
+        return [Row("stream job events/s (marginal, bounded run)", marginal, "events/s",
+                    "bare kafka-python consumer + json.loads", n / bare,
+                    note=f"{n} events; whole runs {times[n // 10]:.0f} s ({n // 10}) and {times[n]:.0f} s ({n}), "
+                         "start-up included there", higher_is_better=True)]
+    finally:
+        stop(broker, 10)
+        db.drop_database(url)
