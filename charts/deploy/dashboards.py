@@ -224,6 +224,17 @@ def operations() -> dict[str, Any]:
                        [prom(rate("animerec_api_crawl_requests_total", "outcome"), "crawl {{outcome}}"),
                         prom(rate("animerec_api_feedback_events_total", "action"), "feedback {{action}}", "B")],
                        "ops"), 8, 8)
+    lay.row("Online evaluation")  # issue 15: verified feedback per published version (A/B splits show as two)
+    online, like, judged = "animerec_api_online_events_total", 'event="like"', 'event=~"like|dislike"'
+    click, shown = 'event="click"', 'event="impression"'
+    lay.add(timeseries("Like rate, by version",
+                       [prom(f"{rate(online, 'version', '1h', like)} / {rate(online, 'version', '1h', judged)}",
+                             "{{version}}")],
+                       "percentunit", description="Verified likes / (likes + dislikes) over the last hour."), 12, 8)
+    lay.add(timeseries("Click-through, by version and source",
+                       [prom(f"{rate(online, 'version, source', '1h', click)} / "
+                             f"{rate(online, 'version, source', '1h', shown)}", "{{version}} {{source}}")],
+                       "percentunit", description="Verified clicks per item served, over the last hour."), 12, 8)
     return dashboard("animerec-operations", "animerec / operations",
                      "Crawl, Kafka lag, landing, ETL, pipelines and API of one animerec release.", lay,
                      [namespace_variable()], "now-6h", ["animerec"])
