@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from deploy.crossref import WORKLOADS as WORKLOADS_KNOWN
 from deploy.crossref import containers, matches, pod_labels, pod_spec
 from deploy.render import NAMESPACE, Render
 
@@ -115,6 +116,27 @@ def _pod_refs(spec: dict[str, Any], conts: Iterable[dict[str, Any]]) -> Iterator
                     yield Ref(kind, source[field_name]["name"], "envFrom")
 
 
+def embedded_pod_specs(node: Any) -> Iterator[dict[str, Any]]:
+    """Every pod spec inside an object, whatever its kind: a dict holding a `containers` list (Deployments, Jobs,
+    CronJobs, Pods, and custom resources such as a FlinkDeployment's pod templates)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("containers"), list):
+            yield node
+        for value in node.values():
+            yield from embedded_pod_specs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from embedded_pod_specs(item)
+
+
+def all_containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [c for _, c in containers(obj)]
+    if obj["kind"] not in (*WORKLOADS_KNOWN, "CronWorkflow"):
+        found += [c for spec in embedded_pod_specs(obj.get("spec", {}))
+                  for c in [*spec.get("initContainers", []), *spec["containers"]]]
+    return found
+
+
 def object_refs(obj: dict[str, Any]) -> list[Ref]:
     kind = obj["kind"]
     refs: list[Ref] = []
@@ -123,6 +145,12 @@ def object_refs(obj: dict[str, Any]) -> list[Ref]:
         spec = obj["spec"]["workflowSpec"]
     if spec is not None:
         refs.extend(_pod_refs(spec, [c for _, c in containers(obj)]))
+    elif kind not in WORKLOADS_KNOWN:  # custom resources that embed pod templates (FlinkDeployment, ...)
+        for embedded in embedded_pod_specs(obj.get("spec", {})):
+            refs.extend(_pod_refs(embedded, [*embedded.get("initContainers", []), *embedded["containers"]]))
+        account = obj.get("spec", {}).get("serviceAccount") if isinstance(obj.get("spec"), dict) else None
+        if isinstance(account, str) and account and account != "default":
+            refs.append(Ref("ServiceAccount", account, "spec.serviceAccount"))
     if kind == "Ingress":
         refs.extend(Ref("Secret", t["secretName"], "tls") for t in obj["spec"].get("tls", []) if t.get("secretName"))
     if kind == "TriggerAuthentication":
@@ -166,7 +194,7 @@ def secret_text(secret: dict[str, Any]) -> str:
 def connections(obj: dict[str, Any], objects: dict[Key, dict[str, Any]], namespace: str) -> set[str]:
     """Names of the release's Services an object's containers connect to (from what their settings say)."""
     texts: list[str] = []
-    for _, c in containers(obj):
+    for c in all_containers(obj):
         for e in c.get("env", []):
             if "value" in e:
                 texts.append(str(e["value"]))

@@ -87,3 +87,19 @@ def test_hosts_in_connection_strings():
         "animerec-postgresql"}
     assert install_order.hosts_in("a.animerec.svc.cluster.local:9092,b.other.svc:9092,c:80", "animerec") == {"a", "c"}
     assert install_order.hosts_in("no host here", "animerec") == set()
+
+
+def test_custom_resources_embedding_pods_are_covered():
+    """A FlinkDeployment (or any custom resource with pod templates) is checked like a workload."""
+    flink = {"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment",
+             "metadata": {"name": "job"},
+             "spec": {"serviceAccount": "flink-sa", "podTemplate": {"spec": {
+                 "containers": [{"name": "flink-main-container",
+                                 "envFrom": [{"configMapRef": {"name": "job-config"}}]}],
+                 "volumes": [{"name": "cp", "persistentVolumeClaim": {"claimName": "job-checkpoints"}}]}}}}
+    late = [{"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "annotations": {
+        "helm.sh/hook": "post-install"}}} for kind, name in (("ConfigMap", "job-config"),
+                                                             ("PersistentVolumeClaim", "job-checkpoints"),
+                                                             ("ServiceAccount", "flink-sa"))]
+    errors = install_order.replay([flink, *late], "install", wait=False).errors
+    assert len(errors) == 3 and all("FlinkDeployment/job refers to" in e for e in errors), errors
