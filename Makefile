@@ -25,7 +25,7 @@ $(UV):
 		|| python3 -m pip install --quiet --user --break-system-packages "uv==$(UV_VERSION)"
 
 $(PY): | $(UV)
-	$(UV) venv --python 3.11 $(VENV)
+	@$(UV) venv -q --python 3.11 $(VENV)
 
 .PHONY: setup
 setup: $(VENV)/.installed $(STREAM_VENV)/.installed ## Install every service and the dev tools into .venv (and the PyFlink job into .venv-stream), pinned

@@ -78,14 +78,18 @@ class RichReporter:
     def stage(self, name: str) -> Iterator[StageHandle]:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        progress = Progress(TextColumn("{task.description:<20}"), BarColumn(bar_width=28),
+        width = self.console.width
+        bar = 28 if width >= 110 else 12
+        room = max(16, width - (20 + bar + 13 + 8 + 5))  # what the detail may take without squeezing the bar
+        progress = Progress(TextColumn("{task.description:<20}"), BarColumn(bar_width=bar),
                             TextColumn("{task.fields[count]:>13}"), TimeElapsedColumn(),
                             TextColumn("{task.fields[detail]}"), console=self.console, refresh_per_second=4)
         task = progress.add_task(name, total=None, count="", detail="")
 
         def redraw(h: StageHandle) -> None:
             count = f"{h.done:,}/{h.total:,}" if h.total else (f"{h.done:,}" if h.done else "")
-            progress.update(task, completed=h.done, total=h.total, count=count, detail=h.detail[:70])
+            detail = h.detail if len(h.detail) <= room else h.detail[:room - 1] + "…"
+            progress.update(task, completed=h.done, total=h.total, count=count, detail=detail)
 
         handle = StageHandle(name, _on_update=redraw)
         with progress:

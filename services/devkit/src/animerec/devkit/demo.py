@@ -246,7 +246,7 @@ class Flow:
                                self.system.log("mirror").read_text(errors="replace"))
             world = f"{int(loaded[1]):,} users, {int(loaded[2]):,} anime, {int(loaded[3]):,} list entries" \
                 if loaded else " ".join(world_args)
-            row.update(detail=f"offline MAL at {base}: {world}")
+            row.update(detail=f"offline MAL: {world}")
         self.urls["mirror"] = base
         self.system.env.update(ANIMEREC_CRAWLER_MAL_BASE_URL=base, ANIMEREC_CRAWLER_JIKAN_BASE_URL=f"{base}/v4")
         return base
@@ -276,7 +276,7 @@ class Flow:
             profiles, anime = self.count("profile_schedule"), self.count("anime_schedule")
             row.rows = profiles + anime
             row.update(done=min(profiles, self.users),
-                       detail=f"{profiles:,} profile and {anime:,} anime URLs in the schedule tables")
+                       detail=f"{profiles:,} profile and {anime:,} anime URLs scheduled")
 
     def _pending(self, table: str) -> tuple[int, int]:
         """(scheduled URLs, of which crawled or given up) since the flow began."""
@@ -291,14 +291,14 @@ class Flow:
             self.system.start(f"crawl-worker-{i}", ["crawl", "worker"])
         with self.stage("crawl profiles") as row:
             self.system.run("schedule-profile", ["schedule", "--kind", "profile", "--limit", str(self.users)])
-            total, done = self._wait_crawled("profile_schedule", timeout, row)
+            _, done = self._wait_crawled("profile_schedule", timeout, row)
             row.rows = done
-            row.update(detail=f"{done:,}/{total:,} profiles crawled by {self.workers} workers")
+            row.update(detail=f"profiles crawled by {self.workers} workers")
         with self.stage("crawl anime") as row:
             self.system.run("schedule-anime", ["schedule", "--kind", "anime", "--limit", str(self.anime_limit)])
-            total, done = self._wait_crawled("anime_schedule", timeout, row)
+            _, done = self._wait_crawled("anime_schedule", timeout, row)
             row.rows = done
-            row.update(detail=f"{done:,}/{total:,} anime crawled (of {self.count('anime_schedule'):,} seen)")
+            row.update(detail=f"anime the lists name most, of {self.count('anime_schedule'):,} seen")
         for i in range(self.workers):
             self.system.stop(f"crawl-worker-{i}")
 
@@ -333,8 +333,7 @@ class Flow:
             self.system.run("land", ["land", "--once"], watch=watch)
             row.rows = int(self.sql(self._LANDED)[0][0] or 0)
             row.update(done=row.rows,
-                       detail=f"{self.count('landing.anime_info'):,} anime, {self.count('landing.profile'):,} "
-                              f"profiles, {self.count('landing.animelist_entry'):,} list entries; "
+                       detail=f"{self.count('landing.animelist_entry'):,} list entries, "
                               f"{self.count('landing.rejects')} rejects")
 
     def etl(self) -> None:
@@ -342,9 +341,8 @@ class Flow:
             row.update(detail="landing -> staging -> Great Expectations -> processed")
             self.system.run("etl", ["etl", "run"])
             row.rows = self.count("processed.user_anime")
-            row.update(detail=f"{self.count('processed.anime'):,} anime, {self.count('processed.user'):,} users, "
-                              f"{row.rows:,} user_anime, "
-                              f"{self.count('processed.anime_anime'):,} anime_anime")
+            row.update(detail=f"{self.count('processed.user'):,} users, {self.count('processed.anime'):,} anime, "
+                              f"{row.rows:,} user_anime")
 
     def train(self, params: list[str] | tuple[str, ...] = ()) -> None:
         extra = [a for p in params for a in ("--param", p)]
