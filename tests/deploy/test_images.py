@@ -177,3 +177,14 @@ def test_skaffold_builds_every_image_from_the_one_dockerfile():
     built = {a["image"]: a["docker"]["dockerfile"] for a in artifacts()}
     assert all(built[image] == path for image, path in OWN_DOCKERFILE.items())
     assert yaml.safe_load((ROOT / "skaffold.yaml").read_text())["build"]["artifacts"][0]["context"] == "."
+
+
+def test_dockerfiles_pass_hadolint_and_hadolint_can_fail(tmp_path):
+    from deploy import verify
+
+    assert verify.check_hadolint() == []
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:3.11-slim\nRUN apt-get update && apt-get install -y curl\n")
+    hadolint = Path(verify.sys.executable).parent / "hadolint"
+    proc = verify.subprocess.run([str(hadolint), str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "DL3008" in proc.stdout  # unpinned apt package
