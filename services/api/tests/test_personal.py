@@ -2,6 +2,7 @@
 forged, expired, replayed and other users' tokens change nothing; filters; the true rank in samples."""
 
 import random
+import re
 import time
 
 import pytest
@@ -199,3 +200,33 @@ def test_adult_titles_need_an_explicit_opt_in(redis_url, store, world, make_clie
         plain = [i["anime_id"] for i in c.get(RECS.format("bob_2")).json()["items"]]
         opted = [i["anime_id"] for i in c.get(RECS.format("bob_2"), params={"include_adult": "true"}).json()["items"]]
     assert adult not in plain and opted[0] == adult
+
+
+def test_ab_split_by_a_stable_hash_of_the_name(redis_url, store, world, make_client):
+    first = world.publish(store, version="va")
+    world.user_recs = {u: list(reversed(r)) for u, r in world.user_recs.items()}
+    second = world.publish(store, version="vb", grace_seconds=3600)  # va stays readable: the A/B arm
+    assert store.live_version() == second
+    names = [f"someone_{i}" for i in range(200)] + ["Xinil", "bob_2"]
+    with make_client(redis_url, ab_version=first, ab_share=0.3) as c:
+        versions = {n: c.get(RECS.format(n), params={"n": 3}).json()["version"] for n in names}
+        again = {n: c.get(RECS.format(n.upper()), params={"n": 3}).json()["version"] for n in names}
+        xinil = c.get(RECS.format("Xinil"), params={"n": 3}).json()
+    assert versions == again  # stable per user (names are case-insensitive)
+    share = sum(v == first for v in versions.values()) / len(versions)
+    assert 0.2 < share < 0.4 and set(versions.values()) == {first, second}
+    expected = [a for a, *_ in (world.user_recs["Xinil"] if versions["Xinil"] == second
+                                else reversed(world.user_recs["Xinil"])) if a not in world.seen["Xinil"]][:3]
+    assert [i["anime_id"] for i in xinil["items"]] == expected
+
+
+def test_page_shows_filter_chips_and_carries_a_token(api):
+    page = api.get("/", params={"user": "Xinil", "type": "TV"})
+    assert page.status_code == 200
+    assert 'class="chip on" href="/?user=Xinil"' in page.text  # the TV chip is on; its link turns it off
+    assert 'href="/?user=Xinil&amp;type=TV%2CMovie"' in page.text  # chips of one parameter combine
+    token = re.search(r'data-token="([^"]+)"', page.text).group(1)
+    top = int(re.search(r'data-anime-id="(\d+)"', page.text).group(1))
+    r = feedback(api, "Xinil", top, "dislike", token)
+    assert r.json()["applied"] is True
+    assert f'data-anime-id="{top}"' not in api.get("/", params={"user": "Xinil", "type": "TV"}).text
