@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from animerec.common import contracts
-from animerec.common.kafka import now_iso
+from animerec.common.timefmt import now_iso
 from animerec.crawler import parsers, urls
 
 from . import metrics

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -18,6 +17,8 @@ import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from psycopg import sql
+
+from animerec.common.timefmt import now_iso
 
 from .promote import TABLES
 
@@ -123,7 +124,7 @@ def export(url: str, to: str) -> dict[str, Any]:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one consistent snapshot
         run = conn.execute("SELECT max(run_id) FROM etl.runs WHERE status = 'promoted'").fetchone()[0]
         tables = [export_table(conn, fs, base, t) for t in TABLES]
-    doc = {"exported_at": datetime.now(UTC).isoformat(timespec="seconds"), "etl_run_id": run, "tables": tables}
+    doc = {"exported_at": now_iso("seconds"), "etl_run_id": run, "tables": tables}
     with fs.open_output_stream(f"{base}/data_dictionary.json") as out:
         out.write(json.dumps(doc, indent=2).encode())
     with fs.open_output_stream(f"{base}/data_dictionary.md") as out:
