@@ -4,6 +4,7 @@ Registered in the `animerec.commands` entry-point group, so they exist only wher
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -86,6 +87,7 @@ def demo_cmd(ctx: click.Context, users: int, anime_limit: int, world: Path | Non
         for line in demo.reset(core):
             click.echo(f"removed {line}")
         return
+    _interrupt_on_signals()
     reporter = RichReporter()
     out = reporter.console
     demo.reset(core)  # a fresh run: the schedule tables, dupe filter and lists of an older one would skip work
@@ -143,6 +145,16 @@ def demo_cmd(ctx: click.Context, users: int, anime_limit: int, world: Path | Non
         out.print("\nstopping: draining what is in flight, then stopping every process")
     finally:
         _shutdown(system, flow, stack, serving, say)
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C and `kill` both stop the demo the orderly way (KeyboardInterrupt), also when it was started in
+    the background by a shell that left SIGINT ignored."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _log_to(path: Path) -> None:

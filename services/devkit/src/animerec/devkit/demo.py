@@ -111,8 +111,10 @@ class System:
         self.logdir.mkdir(parents=True, exist_ok=True)
         self.say(f"start {name}: animerec {' '.join(args)}  (log: {self.log(name)})")
         log = open(self.log(name), "ab")  # noqa: SIM115 (owned by the child process)
+        # Its own session: a Ctrl-C reaches only the demo, which stops the services in order (producers first,
+        # then the landing writer after it drained, the mirror last).
         proc = subprocess.Popen(self._cmd(args), env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs.append((name, proc))
         return proc
 
