@@ -131,3 +131,20 @@ def test_gpu_tolerations_keep_operator_and_seconds():
     assert [toleration(s) for s in specs] == [
         {"key": "gpu", "operator": "Equal", "value": "a100", "effect": "NoExecute", "toleration_seconds": 300},
         {"key": "nvidia.com/gpu", "operator": "Exists", "value": None, "effect": None, "toleration_seconds": None}]
+
+
+def test_gitops_renders_are_stable_with_existing_secrets():
+    """`helm template` cannot read a generated password back (no cluster): it would make a new one on every render,
+    and Argo CD would rotate it under the running database. With existingSecret nothing is generated, so two
+    renders are identical and the bundled servers read the password key of the user's Secret."""
+    generated = [render.helm_template(None) for _ in range(2)]
+    secret = [next(o for o in objs if o["kind"] == "Secret" and o["metadata"]["name"] == "animerec-postgresql")
+              for objs in generated]
+    assert secret[0]["data"] != secret[1]["data"], "generated passwords differ per render (the GitOps problem)"
+    flags = ("--set", "postgresql.existingSecret=animerec-postgres", "--set", "redis.existingSecret=animerec-redis",
+             "--set", "postgresql.passwordKey=pw")
+    first, second = render.helm_template(None, *flags), render.helm_template(None, *flags)
+    assert first == second and not [o for o in first if o["kind"] == "Secret"]
+    pg = next(o for o in first if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "animerec-postgresql")
+    volume = next(v for v in pg["spec"]["template"]["spec"]["volumes"] if v["name"] == "password")
+    assert volume["secret"]["secretName"] == "animerec-postgres" and volume["secret"]["items"][0]["key"] == "pw"
