@@ -18,9 +18,6 @@ from animerec.malmirror.faults import Faults, unit
 from animerec.malmirror.server import Mirror, run_in_thread
 from animerec.malmirror.world import generate
 
-pytest_plugins = ["animerec.malmirror.testing"]
-
-
 CLIENT = httpx.Client(timeout=10)  # keep-alive: a new connection per request costs more than the page
 
 

@@ -1,5 +1,4 @@
-"""pytest fixtures for tests that crawl the mirror. Use with
-`pytest_plugins = ["animerec.malmirror.testing"]` (or import the fixtures into a conftest).
+"""Fixtures of the mirror's tests (test code, so not in the runtime package):
 
 - `mirror_world`: a small generated world (60 users, 80 anime, seed 7), one per session.
 - `mal_mirror`: a mirror of it on a free port, one per session: `.base_url`, `.stop()`, `.mirror`.
