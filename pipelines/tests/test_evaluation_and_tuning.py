@@ -111,3 +111,18 @@ def test_pipeline_compare_decides_honestly_from_validation_figures(tmp_path):
                                 str(tmp_path / "s.md"), str(tmp_path / "s.json"), model="pairwise",
                                 baseline="co_occurrence")
     assert publishable and json.loads((tmp_path / "s.json").read_text())["model"] == "pairwise"
+
+
+def test_the_search_climbs_to_grid_neighbours_and_covers_a_small_grid_whole():
+    assert tuning.neighbours({"a": [1, 2, 3], "b": [10, 20]}, {"a": 1, "b": 20}) == [{"a": 2, "b": 20},
+                                                                                      {"a": 1, "b": 10}]
+    fit, target = _clustered()
+    split = tuning.ValidationSplit(fit=fit, mask=fit, target=target)
+    t = tuning.tune("ease", split, 10, budget=len(baselines.EASE.space["l2"]), seed=0)
+    assert sorted(tr.params["l2"] for tr in t.trials) == baselines.EASE.space["l2"]
+    t = tuning.tune("rp3beta", split, 10, budget=6, seed=0)
+    points = [tr.params for tr in t.trials]
+    assert len(points) == 6 and len({tuple(sorted(p.items())) for p in points}) == 6
+    # After the exploring half, each trial is one step from a point tried before it.
+    for i in range(3, 6):
+        assert any(sum(points[i][p] != q[p] for p in points[i]) == 1 for q in points[:i])

@@ -1,9 +1,10 @@
 """Budgeted hyper-parameter search for the baselines, on a validation split carved from train.
 
-Every baseline gets the same budget: a fixed number of trials drawn (seeded) from its grid
-(`Baseline.space`), its defaults always among them; a grid no larger than the budget is searched
-whole. A trial fits on the validation split's training part and scores NDCG@k on the validation
-positives, with everything already in the training part masked. Test data never enters here.
+Every baseline gets the same budget: a fixed number of trials on its grid (`Baseline.space`): its
+defaults and a seeded random sample explore, then the rest climb from the best point to its grid
+neighbours; a grid no larger than the budget is searched whole. A trial fits on the validation
+split's training part and scores NDCG@k on the validation positives, with everything already in
+the training part masked. Test data never enters here.
 """
 
 from __future__ import annotations
@@ -75,9 +76,21 @@ def _nearest(values: list[Any], value: Any) -> Any:
         return values[0]
 
 
+def neighbours(space: dict[str, list[Any]], point: dict[str, Any]) -> list[dict[str, Any]]:
+    """The grid points one step away from `point` on one parameter."""
+    out = []
+    for name in sorted(space):
+        values = space[name]
+        i = values.index(point[name])
+        out += [{**point, name: values[j]} for j in (i - 1, i + 1) if 0 <= j < len(values)]
+    return out
+
+
 def tune(name: str, split: ValidationSplit, k: int, budget: int, seed: int, fixed: dict[str, Any] | None = None,
          gram: baselines.Gram | None = None) -> Tuned:
-    """The best of `budget` trials of baseline `name` by NDCG@k on the validation split."""
+    """The best of `budget` trials of baseline `name` by NDCG@k on the validation split: the defaults
+    and a seeded random half of the budget explore the grid, the other half walks from the best point
+    so far to its untried grid neighbours (one parameter, one step)."""
     cls = baselines.MODELS[name]
     fixed = dict(fixed or {})
     space = {p: v for p, v in cls.space.items() if p not in fixed}
@@ -88,8 +101,24 @@ def tune(name: str, split: ValidationSplit, k: int, budget: int, seed: int, fixe
     metric = f"ndcg@{k}"
     started = time.perf_counter()
     best: tuple[float, dict[str, Any], dict[str, float]] | None = None
-    trials = []
-    for point in candidates(space, cls.defaults(), budget, seed):
+    trials: list[Trial] = []
+    explore = candidates(space, cls.defaults(), max(1, (budget + 1) // 2), seed)
+    queue = list(explore)
+    tried: list[dict[str, Any]] = []
+    while len(trials) < budget:
+        if not queue:
+            assert best is not None
+            centre = {p: best[1][p] for p in space}
+            queue = [c for c in neighbours(space, centre) if c not in tried]
+            if not queue:  # a local optimum with every neighbour tried: explore the rest of the grid
+                queue = [c for c in candidates(space, cls.defaults(), budget * 4, seed + len(trials)) if c not in tried]
+            if not queue:
+                break  # the whole grid is tried
+            queue = queue[:1]
+        point = queue.pop(0)
+        if point in tried:
+            continue
+        tried.append(point)
         t0 = time.perf_counter()
         params = {**point, **fixed}
         model = cls(**params).fit(split.fit, gram)
