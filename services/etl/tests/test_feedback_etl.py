@@ -63,3 +63,19 @@ def test_report_online(etl_db):
                'animerec_api_online_events_total{event="click",source="fold_in",version="v7"} 1.0\n')
     text = report.render(table, report.impressions(metrics))
     assert "| v7 | fold_in | 40 | 1 | 2.50% | 1 | 1 | 50.0% |" in text
+
+
+def test_report_online_prefers_the_streaming_jobs_live_counts(etl_db):
+    from animerec.etl import report
+    minute = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
+    with db.connect(etl_db) as conn:
+        conn.execute("INSERT INTO processed.stream_online_metrics VALUES (%s, 'v9', 'model', 3, 2, 1), "
+                     "(%s, 'v9', 'model', 1, 0, 0), (%s, 'v9', 'unverified', 50, 50, 0), "
+                     "(%s, 'v1', 'model', 7, 7, 7)",
+                     (minute, minute - dt.timedelta(minutes=1), minute, minute - dt.timedelta(days=40)))
+        try:
+            table = report.rows(conn, 30)
+        finally:
+            conn.execute("DELETE FROM processed.stream_online_metrics")
+            conn.commit()
+    assert table == [("v9", "model", 4, 2, 1, None)]  # forged feedback and rows outside the window left out

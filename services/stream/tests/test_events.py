@@ -21,7 +21,8 @@ assert NOW is not None
 
 def fb(**over: object) -> bytes:
     doc = {"event_id": "0a1b2c3d", "user_name": "alice", "anime_id": 5114, "action": "like",
-           "context": {"model_version": "v7", "source": "fold_in"}, "created_at": "2026-12-01T11:59:00Z"}
+           "context": {"model_version": "v7", "source": "fold_in", "verified": True},
+           "created_at": "2026-12-01T11:59:00Z"}
     doc.update(over)
     return json.dumps(doc).encode()
 
@@ -36,8 +37,11 @@ def item(**over: object) -> bytes:
 def test_feedback_event_carries_version_source_and_weight() -> None:
     rec = events.parse(events.FEEDBACK, fb(), S, NOW)
     assert rec == events.Record("feedback", 5114, S.weight_like, NOW - 60_000, "like", "v7", "fold_in")
-    click = events.parse(events.FEEDBACK, fb(action="click", context={}), S, NOW)
+    click = events.parse(events.FEEDBACK, fb(action="click", context={"verified": True}), S, NOW)
     assert click is not None and (click.weight, click.version, click.source) == (S.weight_click, "unknown", "unknown")
+    # Feedback without a valid token is counted in the metrics but never moves trending.
+    forged = events.parse(events.FEEDBACK, fb(context={"source": "unverified", "verified": False}), S, NOW)
+    assert forged is not None and (forged.kind, forged.weight, forged.source) == ("feedback", 0.0, "unverified")
     dislike = events.parse(events.FEEDBACK, fb(action="dislike"), S, NOW)
     assert dislike is not None and dislike.weight == 0.0 and dislike.kind == "feedback"
 

@@ -1,5 +1,6 @@
-"""`animerec report online`: like rate and click-through per published version and source, from
-processed.online_evaluation (verified feedback) and, when given the API's /metrics, its impression counters."""
+"""`animerec report online`: like rate and click-through per published version and source, from the streaming
+job's live table (processed.stream_online_metrics) when it runs, else the ETL's processed.online_evaluation
+(verified feedback either way) and, when given the API's /metrics, its impression counters."""
 
 from __future__ import annotations
 
@@ -26,7 +27,21 @@ def impressions(metrics_text: str) -> dict[tuple[str, str], float]:
     return dict(out)
 
 
+def live_rows(conn, days: int) -> list[tuple]:
+    """The streaming job's live counts (processed.stream_online_metrics, per minute), verified feedback only."""
+    return conn.execute("""
+        SELECT model_version, source, sum(clicks)::bigint, sum(likes)::bigint, sum(dislikes)::bigint, NULL::bigint
+        FROM processed.stream_online_metrics
+        WHERE minute_utc > (now() AT TIME ZONE 'UTC') - make_interval(days => %s::integer) AND source <> 'unverified'
+        GROUP BY 1, 2 ORDER BY 1 DESC, 2""", (days,)).fetchall()
+
+
 def rows(conn, days: int) -> list[tuple]:
+    """Per version and source: the streaming job's live counts when it runs, else the ETL's daily table."""
+    return live_rows(conn, days) or daily_rows(conn, days)
+
+
+def daily_rows(conn, days: int) -> list[tuple]:
     return conn.execute("""
         SELECT model_version, source, sum(clicks)::bigint, sum(likes)::bigint, sum(dislikes)::bigint,
                sum(users)::bigint

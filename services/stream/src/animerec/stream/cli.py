@@ -20,7 +20,9 @@ def stream() -> None:
 
 
 @stream.command("run")
-@click.option("--bounded", is_flag=True, help="Stop at the topics' current end (tests, backfills)")
+@click.option("--bounded", is_flag=True,
+              help="From the group's committed offsets to the topics' current end, then stop (tests, backfills); "
+                   "never resumes from a checkpoint")
 @click.option("--fresh", is_flag=True, help="Ignore existing checkpoints (the totals start again from zero)")
 @click.pass_context
 def run(ctx: click.Context, bounded: bool, fresh: bool) -> None:
@@ -36,7 +38,8 @@ def run(ctx: click.Context, bounded: bool, fresh: bool) -> None:
         raise click.ClickException("PyFlink is not installed here: the job runs from .venv-stream "
                                    "(`make setup`), e.g. .venv-stream/bin/animerec stream run") from None
     from . import job
-    restore = None if fresh else job.latest_checkpoint(settings.checkpoint_dir)
+    # A bounded run never resumes: a restored Kafka split keeps the (unbounded) end it was first read with.
+    restore = None if fresh or bounded else job.latest_checkpoint(settings.checkpoint_dir)
     click.echo(f"stream: {'bounded' if bounded else 'unbounded'} run, "
                f"{'resuming from ' + str(restore) if restore else 'no checkpoint to resume from'}", err=True)
     env = job.build(core, settings, bounded=bounded, restore=restore)

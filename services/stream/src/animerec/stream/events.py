@@ -103,7 +103,9 @@ def parse_feedback(payload: bytes | str, s: StreamSettings, now_ms: int) -> Reco
         return poison("timestamp", now_ms)
     assert ts is not None
     context = doc.get("context") if isinstance(doc.get("context"), dict) else {}
-    weight = {"like": s.weight_like, "click": s.weight_click}.get(action, 0.0)
+    # Only feedback that came with a valid token for its user moves trending: anyone can post the rest.
+    weights = {"like": s.weight_like, "click": s.weight_click}
+    weight = weights.get(action, 0.0) if context.get("verified") is True else 0.0
     return Record(FEEDBACK, anime_id, weight, ts, action=action, version=_text(context.get("model_version"), "unknown"),
                   source=_text(context.get("source"), "unknown"))
 
