@@ -30,6 +30,7 @@ from animerec.common.config import CoreSettings
 
 from . import tansu
 from .console import LineReporter, Reporter, StageHandle
+from .processes import core_env
 from .processes import stop as stop_process
 
 
@@ -402,13 +403,9 @@ class Flow:
 
 def environment(core: CoreSettings, **extra: str) -> dict[str, str]:
     """The subprocesses' environment: this one, pointed at `core`'s services, metrics ports off."""
-    env = {k: v for k, v in os.environ.items()}
+    env = {**os.environ, **core_env(core)}
     env.update({
-        "ANIMEREC_POSTGRES_URL": core.postgres_url, "ANIMEREC_KAFKA_BOOTSTRAP": core.kafka_bootstrap,
-        "ANIMEREC_REDIS_URL": core.redis_url, "ANIMEREC_REDIS_PREFIX": core.redis_prefix,
-        "ANIMEREC_TOPIC_PREFIX": core.topic_prefix,
-        "ANIMEREC_KAFKA_SESSION_TIMEOUT_MS": str(core.kafka_session_timeout_ms),
-        "ANIMEREC_METRICS_PORT": "0", "ANIMEREC_LOG_FORMAT": "json", "TF_USE_LEGACY_KERAS": "1",
+        "TF_USE_LEGACY_KERAS": "1",
         # TensorFlow: no oneDNN / CPU-feature notes, no CUDA probing on a machine without a GPU.
         "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
         # The mirror is ours: no politeness delay, no robots wait, few retries.

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from animerec.common.config import CoreSettings
 from animerec.common.kafka import EventConsumer
 
 
@@ -55,14 +56,23 @@ class Proc:
         return code
 
 
-def crawler_env(settings, mirror_url: str, **crawler) -> dict[str, str]:
+def core_env(core: CoreSettings) -> dict[str, str]:
+    """The variables that point an `animerec` subprocess at `core`'s PostgreSQL, Kafka and Redis (JSON logs, no
+    metrics port)."""
+    return {
+        "ANIMEREC_POSTGRES_URL": core.postgres_url, "ANIMEREC_KAFKA_BOOTSTRAP": core.kafka_bootstrap,
+        "ANIMEREC_TOPIC_PREFIX": core.topic_prefix, "ANIMEREC_REDIS_URL": core.redis_url,
+        "ANIMEREC_REDIS_PREFIX": core.redis_prefix,
+        "ANIMEREC_KAFKA_SESSION_TIMEOUT_MS": str(core.kafka_session_timeout_ms),
+        "ANIMEREC_METRICS_PORT": "0", "ANIMEREC_LOG_FORMAT": "json",
+    }
+
+
+def crawler_env(settings: CoreSettings, mirror_url: str, **crawler: object) -> dict[str, str]:
     """Environment of a crawler process: the test's Kafka / PostgreSQL / Redis, requests to the mirror, fast pacing."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANIMEREC_")}
+    env.update(core_env(settings))
     env.update({
-        "ANIMEREC_POSTGRES_URL": settings.postgres_url, "ANIMEREC_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "ANIMEREC_TOPIC_PREFIX": settings.topic_prefix, "ANIMEREC_REDIS_URL": settings.redis_url,
-        "ANIMEREC_REDIS_PREFIX": settings.redis_prefix, "ANIMEREC_KAFKA_SESSION_TIMEOUT_MS": "6000",
-        "ANIMEREC_METRICS_PORT": "0", "ANIMEREC_LOG_FORMAT": "json",
         "ANIMEREC_CRAWLER_MAL_BASE_URL": mirror_url, "ANIMEREC_CRAWLER_JIKAN_BASE_URL": mirror_url + "/v4",
         "ANIMEREC_CRAWLER_MAL_DELAY_S": "0", "ANIMEREC_CRAWLER_AUTOTHROTTLE": "false",
         "ANIMEREC_CRAWLER_CONCURRENT_PER_HOST": "4", "ANIMEREC_CRAWLER_JIKAN_RATE_PER_S": "50",
