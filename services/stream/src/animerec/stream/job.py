@@ -93,6 +93,7 @@ def _kafka_table(name: str, topic: str, core: CoreSettings, s: StreamSettings, b
         "connector": "kafka", "topic": topic, "properties.bootstrap.servers": core.kafka_bootstrap,
         "properties.group.id": s.group_id, "scan.startup.mode": "group-offsets",
         "properties.auto.offset.reset": "earliest", "format": "raw",
+        "scan.watermark.idle-timeout": f"{s.idle_seconds} s",
     }
     for key, value in java_properties(kafka_security.load()).items():
         opts[f"properties.{key}"] = value
@@ -100,7 +101,11 @@ def _kafka_table(name: str, topic: str, core: CoreSettings, s: StreamSettings, b
         opts["scan.bounded.mode"] = "specific-offsets"
         opts["scan.bounded.specific-offsets"] = ";".join(
             f"partition:{p},offset:{o}" for p, o in sorted(end_offsets(core, topic).items()))
-    return f"CREATE TEMPORARY TABLE {name} (payload BYTES) WITH ({_with(opts)})"
+    # Event time is the record's Kafka timestamp (when the API took the feedback, when the crawler emitted the item),
+    # so the source keeps one watermark per partition and a backlog read partition by partition loses nothing.
+    lateness = s.allowed_lateness_seconds
+    return (f"CREATE TEMPORARY TABLE {name} (payload BYTES, kts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', "
+            f"WATERMARK FOR kts AS kts - INTERVAL '{lateness}' SECOND(9)) WITH ({_with(opts)})")
 
 
 def _jdbc_table(name: str, columns: str, table: str, core: CoreSettings) -> str:
@@ -112,15 +117,10 @@ def _jdbc_table(name: str, columns: str, table: str, core: CoreSettings) -> str:
 
 def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, restore: Path | None = None) -> Any:
     """The job's StreamExecutionEnvironment, ready to execute."""
-    from pyflink.common import Configuration, Duration, Row, Types, WatermarkStrategy
-    from pyflink.common.watermark_strategy import TimestampAssigner
-    from pyflink.datastream import (
-        FlatMapFunction,
-        MapFunction,
-        RuntimeContext,
-        StreamExecutionEnvironment,
-    )
-    from pyflink.table import DataTypes, Schema, StreamTableEnvironment
+    from pyflink.common import Configuration, Row, Types
+    from pyflink.datastream import MapFunction, RuntimeContext, StreamExecutionEnvironment
+    from pyflink.table import DataTypes, StreamTableEnvironment
+    from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
     conf = Configuration()
     conf.set_string("pipeline.jars", ";".join(p.resolve().as_uri() for p in connector_jars(s.connector_jars)))
@@ -147,24 +147,21 @@ def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, resto
     settings = s
     prefix = core.redis_prefix
     redis_url = core.redis_url
-    row_type = Types.ROW_NAMED(list(events.FIELDS), [Types.STRING(), Types.INT(), Types.DOUBLE(), Types.LONG(),
-                                                    Types.STRING(), Types.STRING(), Types.STRING(), Types.STRING()])
 
-    class Parse(FlatMapFunction):
-        """Message -> record; unknown anime (not in the published catalogue) are poison too."""
+    class Parse(TableFunction):
+        """Message -> one record; unknown anime (not in the published catalogue) are poison too."""
 
         def __init__(self, kind: str) -> None:
             self.kind = kind
 
-        def open(self, runtime_context: RuntimeContext) -> None:
+        def open(self, function_context: FunctionContext) -> None:
             import redis
 
             from .trending import TrendingWriter
             self.writer = TrendingWriter(redis.Redis.from_url(redis_url), prefix, settings.top_n, settings.genre_top_n)
             self.catalogue: dict[int, list[str]] | None = None
-            self.loaded = 0.0
-            group = runtime_context.get_metrics_group()
-            self.poison = group.counter("animerec_stream_poison_events")
+            self.loaded = -1e9
+            self.poison = function_context.get_metric_group().counter("animerec_stream_poison_events")
 
         def _known(self, anime_id: int) -> bool:
             now = time.monotonic()
@@ -176,8 +173,7 @@ def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, resto
                 self.loaded = now
             return self.catalogue is None or anime_id in self.catalogue
 
-        def flat_map(self, value: Any) -> Any:
-            payload = value[0]
+        def eval(self, payload: bytes | None) -> Any:
             now_ms = int(time.time() * 1000)
             if payload is None:
                 rec: events.Record | None = events.poison("empty", now_ms)
@@ -191,9 +187,17 @@ def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, resto
                 self.poison.inc()
             yield Row(*rec.as_tuple())
 
-    class EventTime(TimestampAssigner):
-        def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
-            return int(value[3])
+    result_types = [DataTypes.STRING(), DataTypes.INT(), DataTypes.DOUBLE(), DataTypes.BIGINT(), DataTypes.STRING(),
+                    DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING()]
+    columns = ", ".join(events.FIELDS)
+    parts = []
+    for kind, topic in ((events.FEEDBACK, core.topic_prefix + "feedback.events"),
+                        (events.INGEST, core.topic_prefix + "ingest.items")):
+        t_env.create_temporary_function(f"parse_{kind}", udtf(Parse(kind), result_types=result_types))
+        t_env.execute_sql(_kafka_table(f"src_{kind}", topic, core, s, bounded))
+        parts.append(f"SELECT {columns}, kts AS rowtime FROM src_{kind}, "
+                     f"LATERAL TABLE(parse_{kind}(payload)) AS T({columns})")
+    t_env.create_temporary_view("events", t_env.sql_query(" UNION ALL ".join(parts)))
 
     class WriteTrending(MapFunction):
         def open(self, runtime_context: RuntimeContext) -> None:
@@ -213,25 +217,6 @@ def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, resto
             genres = self.writer.live_catalogue()
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             return int(self.writer.write(end_ms, scores, stamp, genres))
-
-    streams = []
-    for kind, topic in ((events.FEEDBACK, core.topic_prefix + "feedback.events"),
-                        (events.INGEST, core.topic_prefix + "ingest.items")):
-        t_env.execute_sql(_kafka_table(f"src_{kind}", topic, core, s, bounded))
-        raw = t_env.to_data_stream(t_env.from_path(f"src_{kind}"))
-        streams.append(raw.flat_map(Parse(kind), output_type=row_type).name(f"parse {kind}"))
-    merged = streams[0].union(streams[1])
-    watermarks = (WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_seconds(s.allowed_lateness_seconds))
-                  .with_timestamp_assigner(EventTime()))
-    timed = merged.assign_timestamps_and_watermarks(watermarks)
-    schema = (Schema.new_builder()
-              .column("kind", DataTypes.STRING()).column("anime_id", DataTypes.INT())
-              .column("weight", DataTypes.DOUBLE()).column("ts_ms", DataTypes.BIGINT())
-              .column("action", DataTypes.STRING()).column("version", DataTypes.STRING())
-              .column("source", DataTypes.STRING()).column("reason", DataTypes.STRING())
-              .column_by_metadata("rowtime", DataTypes.TIMESTAMP_LTZ(3))
-              .watermark("rowtime", "SOURCE_WATERMARK()").build())
-    t_env.create_temporary_view("events", t_env.from_data_stream(timed, schema))
 
     slide = max(1, int(s.slide_minutes * 60))
     size = max(slide, int(s.window_hours * 3600))
