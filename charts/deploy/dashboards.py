@@ -284,6 +284,22 @@ DATA_QUERIES: dict[str, str] = {
         "  FROM processed.\"user\" u\n"
         ") c\nORDER BY kind"
     ),
+    # Written by the streaming job (services/stream) every minute of event time.
+    "live_feedback": (
+        "SELECT minute_utc AS time, model_version || ' ' || source AS metric, clicks + likes + dislikes AS value\n"
+        "FROM processed.stream_online_metrics WHERE $__timeFilter(minute_utc) AND source <> 'unverified'\n"
+        "ORDER BY 1"
+    ),
+    "live_like_rate": (
+        "SELECT model_version, source, sum(likes) AS likes, sum(dislikes) AS dislikes, sum(clicks) AS clicks,\n"
+        "       round(sum(likes)::numeric / nullif(sum(likes) + sum(dislikes), 0), 3) AS like_rate\n"
+        "FROM processed.stream_online_metrics WHERE $__timeFilter(minute_utc) AND source <> 'unverified'\n"
+        "GROUP BY 1, 2\nORDER BY 1 DESC, 2"
+    ),
+    "stream_poison": (
+        "SELECT minute_utc AS time, reason AS metric, events AS value\n"
+        "FROM processed.stream_event_counts WHERE kind = 'poison' AND $__timeFilter(minute_utc)\nORDER BY 1"
+    ),
     "list_updates_per_day": (
         "SELECT date_trunc('day', last_interaction_date) AS time, 'list updates' AS metric, count(*) AS value\n"
         "FROM processed.user_anime WHERE $__timeFilter(last_interaction_date)\nGROUP BY 1\nORDER BY 1"
@@ -311,6 +327,14 @@ def data() -> dict[str, Any]:
                   "Anime known (catalogued or on a list) and catalogued; users known and with a list."), 12, 6)
     lay.add(timeseries("List updates per day", [sql(q["list_updates_per_day"], "time_series")], "short",
                        stack=True), 12, 6)
+    lay.row("Streaming job (live)")
+    lay.add(timeseries("Verified feedback per minute, by version and source", [sql(q["live_feedback"], "time_series")],
+                       "short", stack=True, description="Clicks, likes and dislikes counted by the streaming job."),
+            12, 8)
+    lay.add(table("Like rate by version and source (live)", sql(q["live_like_rate"]),
+                  "Likes / (likes + dislikes) in the time range, from the streaming job."), 12, 8)
+    lay.add(timeseries("Poison events skipped, by reason", [sql(q["stream_poison"], "time_series")], "short",
+                       stack=True, description="Messages the streaming job counted and skipped."), 24, 6)
     min_votes = {"name": "min_votes", "label": "minimum votes", "type": "custom", "query": "100,1000,10000",
                  "current": {"text": "1000", "value": "1000"}, "options": [], "includeAll": False, "multi": False}
     return dashboard("animerec-data", "animerec / data",
