@@ -51,3 +51,11 @@ def test_examples_spread_over_favourite_genres_and_show_what_the_api_serves():
     Console(file=buffer, width=140).print(showcase.render(found))
     text = buffer.getvalue()
     assert "user1 (loves Action)" in text and "Gintama" in text and "Steins;Gate" in text
+
+
+def test_evaluation_table_keeps_the_metrics_and_the_decision():
+    from animerec.devkit.cli import evaluation_table
+    report = ("# user -> anime models\n\n| model | ndcg@20 |\n|---|---|\n| listwise | 0.31 |\n\n"
+              "**Published:** listwise (promoted): beats als\n\nTuned on validation:\n\n- als: factors=64\n- a note\n")
+    assert evaluation_table(report) == ("| model | ndcg@20 |\n|---|---|\n| listwise | 0.31 |\n\n"
+                                        "Published: listwise (promoted): beats als")

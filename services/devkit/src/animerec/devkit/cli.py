@@ -122,8 +122,8 @@ def demo_cmd(ctx: click.Context, users: int, anime_limit: int, world: Path | Non
         serving = True
         for name, report in flow.reports.items():
             out.print(f"\n[bold]{name}: evaluation on held-out lists[/bold]")
-            out.print(report.strip(), markup=False, highlight=False)
-        out.print("\n" + flow.table(), markup=False)
+            out.print(evaluation_table(report), markup=False, highlight=False, soft_wrap=True)
+        out.print("\n" + flow.table(), markup=False, soft_wrap=True)
         out.print(f"all stages in {time.monotonic() - started:.0f}s")
         examples = showcase.examples(flow.sql, lambda path: demo.http("GET", f"{api}{path}"))
         if examples:
@@ -145,6 +145,19 @@ def demo_cmd(ctx: click.Context, users: int, anime_limit: int, world: Path | Non
         out.print("\nstopping: draining what is in flight, then stopping every process")
     finally:
         _shutdown(system, flow, stack, serving, say)
+
+
+def evaluation_table(report: str) -> str:
+    """The metrics table and the publishing decision of a pipeline's report; the tuned parameters and notes
+    stay in models.runs and the pipeline's log."""
+    kept: list[str] = []
+    for line in report.strip().splitlines():
+        if line.startswith("# "):
+            continue
+        if kept and not line.strip() and kept[-1].startswith("Published"):
+            break
+        kept.append(line.replace("**", ""))
+    return "\n".join(kept).strip()
 
 
 def _interrupt_on_signals() -> None:
