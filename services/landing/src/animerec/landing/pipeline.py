@@ -169,8 +169,9 @@ def run_batch(ranges: list[PartitionRange], *, core: CoreSettings, options: Opti
         # DirectRunner would first try Prism, whose binary it downloads at run time (none offline, and a
         # wasted second per batch online); the in-process portable runner is what it falls back to anyway.
         runner = "FnApiRunner"
+    in_process = runner == "FnApiRunner" and not any(f.startswith("--direct_num_workers") for f in flags)
     pipeline_options = PipelineOptions(flags=flags, runner=runner, save_main_session=False,
-                                       **({"direct_num_workers": 1} if runner == "FnApiRunner" else {}))
+                                       **({"direct_num_workers": 1} if in_process else {}))
     pipeline = beam.Pipeline(options=pipeline_options)
     build(pipeline, ranges, core, options)
     result = pipeline.run()

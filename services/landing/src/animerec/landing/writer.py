@@ -17,7 +17,7 @@ from kafka import TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 
 from animerec.common.config import CoreSettings
-from animerec.common.kafka import EventConsumer, consumer_lag, high_watermarks, topic_name
+from animerec.common.kafka import EventConsumer, high_watermarks, topic_name
 
 from . import metrics as m
 from .config import LandingSettings
@@ -72,8 +72,12 @@ class Writer:
 
     def plan(self) -> Cycle:
         """The offset ranges of this cycle: committed offset .. high watermark of each owned partition."""
-        assigned = sorted(self.consumer.keep_alive(self.settings.poll_timeout_ms),
-                          key=lambda tp: (tp.topic, tp.partition))
+        # Without an assignment, keep polling: a join (JoinGroup, then SyncGroup) completes only inside polls.
+        deadline = time.monotonic() + self.settings.session_timeout_ms / 1000
+        assigned = self.consumer.keep_alive(self.settings.poll_timeout_ms)
+        while not assigned and time.monotonic() < deadline and not self.consumer.stopping:
+            assigned = self.consumer.keep_alive(self.settings.poll_timeout_ms)
+        assigned = sorted(assigned, key=lambda tp: (tp.topic, tp.partition))
         if not assigned:
             return Cycle([], 0, False)
         committed = self.consumer.committed(assigned)
@@ -110,9 +114,14 @@ class Writer:
             log.warning("offset commit refused; the new owner re-reads the batch", extra={"error": str(exc)})
 
     def _group_drained(self) -> bool:
-        """No committed-offset lag left for the group on any partition of its topics."""
+        """No committed-offset lag left for the group on any partition of its topics.
+
+        Asked through this member's own client: a second client of the group would disturb a join in progress.
+        """
         try:
-            return all(sum(consumer_lag(self.core, self.settings.group, t).values()) == 0 for t in self.topics)
+            tps = [TopicPartition(t, p) for t in self.topics
+                   for p in sorted(self.consumer.kafka.partitions_for_topic(t) or ())]
+            return bool(tps) and sum(self.consumer.lag(tps).values()) == 0
         except (KafkaError, TimeoutError) as exc:
             log.warning("could not read the group's lag", extra={"error": str(exc)})
             return False
