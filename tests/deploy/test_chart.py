@@ -68,7 +68,8 @@ def test_gpu_settings_reach_training(renders):
     env = crossref.env_of(crossref.pod_spec(kfp)["containers"][0])
     assert env["ANIMEREC_PIPELINES_GPU_NODE_SELECTOR"] == "nvidia.com/gpu.present=true"
     assert env["ANIMEREC_PIPELINES_GPU_TOLERATIONS"] == "nvidia.com/gpu:NoSchedule"
-    assert env["ANIMEREC_PIPELINES_IMAGE"] == "animerec/pipelines-gpu:0.1.0"  # the GPU TensorFlow build
+    # The GPU TensorFlow build, from the scenario's registry, pinned by digest.
+    assert env["ANIMEREC_PIPELINES_IMAGE"].startswith("registry.example.test/animerec/pipelines-gpu:0.1.0@sha256:")
 
 
 def test_generated_files_are_current():
