@@ -70,7 +70,8 @@ class Validate(beam.DoFn):
 
     def process(self, records: list):
         allowed, tables, limit = self.options.allowed, self.tables, self.options.max_message_bytes
-        landed, rejected = [], []
+        landed: list[object] = []
+        rejected: list[object] = []
         for record in records:
             out = check(record, allowed, tables, limit)
             (landed if type(out) is Landed else rejected).append(out)

@@ -102,7 +102,8 @@ def parse_feedback(payload: bytes | str, s: StreamSettings, now_ms: int) -> Reco
     if not _time_ok(ts, now_ms):
         return poison("timestamp", now_ms)
     assert ts is not None
-    context = doc.get("context") if isinstance(doc.get("context"), dict) else {}
+    raw_context = doc.get("context")
+    context: dict[str, object] = raw_context if isinstance(raw_context, dict) else {}
     # Only feedback that came with a valid token for its user moves trending: anyone can post the rest.
     weights = {"like": s.weight_like, "click": s.weight_click}
     weight = weights.get(action, 0.0) if context.get("verified") is True else 0.0
