@@ -131,7 +131,7 @@ def test_unknown_user_and_bad_name_get_friendly_messages(page, live_api, tmp_pat
     assert message.is_visible() and "We don't know Nobody_Here yet" in message.inner_text()
     assert "notice" in message.get_attribute("class")
     assert page.locator("#cards .card").count() == 5
-    assert "Popular right now" in page.locator(".results h2").inner_text()
+    assert "Trending right now" in page.locator(".results h2").inner_text()  # the default chain ends trending, popular
 
     page.goto(live_api.url + "/?user=no%20way%21")
     assert "does not look like a MyAnimeList user name" in page.locator("#message.error").inner_text()
