@@ -15,7 +15,7 @@ def test_runs_end_to_end_and_records_ranked_lists(world_db, pipeline_runs, small
     run, params = pipeline_runs["user_anime"]
 
     baselines = ("popularity", "item_knn", "ease", "rp3beta", "als")
-    for model in (*baselines, "retrieval", "pointwise", "listwise"):
+    for model in (*baselines, "retrieval", "ranker"):
         assert f"| {model} |" in run.report
     # Honest promotion: the best tuned baseline on validation is the bar; the run always publishes the
     # decided model's lists (a learned model that cleared the bar, else that baseline), labelled with its name.
@@ -60,7 +60,7 @@ def test_compiles_with_gpu_requests_for_training_steps(tmp_path):
     spec = docs[0]
     executors = spec["deploymentSpec"]["executors"]
     gpu = {name for name, e in executors.items() if e["container"].get("resources", {}).get("accelerator")}
-    assert gpu == {"exec-train-retrieval", "exec-train-ranker", "exec-train-ranker-2"}
+    assert gpu == {"exec-train-retrieval", "exec-train-ranker"}
     for e in executors.values():
         env = {v["name"]: v["value"] for v in e["container"].get("env", [])}
         assert env["TF_USE_LEGACY_KERAS"] == "1"

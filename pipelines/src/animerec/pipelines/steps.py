@@ -20,7 +20,7 @@ from .settings import BASELINES, from_params
 
 log = logging.getLogger(__name__)
 
-USER_MODELS = ("retrieval", "pointwise", "listwise")
+USER_MODELS = ("retrieval", "ranker")
 
 
 def _dir(path: str) -> Path:
@@ -84,50 +84,68 @@ def tune_baselines(world_path: str, splits_path: str, params: dict, recs_path: s
     return {"best": best, **{f"{name}_val_ndcg": r[f"val_ndcg@{k}"] for name, r in results.items()}}
 
 
+def _bank(ctx, baselines_path: str):
+    """The tuned baselines as the tune step chose them (its results file), fitted on demand."""
+    from . import compare
+    from .tuning import Tuned
+    results = json.loads(Path(baselines_path).read_text())
+    k = ctx.s.k
+    tuned = {name: Tuned(name, dict(r.get("params") or {}), {f"ndcg@{k}": float(r.get(f"val_ndcg@{k}", 0.0))})
+             for name, r in results.items()}
+    return compare.BaselineBank(ctx, tuned)
+
+
+def _publish_candidates(items: np.ndarray, out: Path) -> None:
+    from .useranime import Candidates
+    users = np.arange(len(items))
+    Candidates(users, items, np.zeros(items.shape, "float32")).save(_dir(out) / "publish.npz")
+
+
 def train_retrieval(world_path: str, splits_path: str, params: dict, model_path: str) -> dict[str, Any]:
-    from . import useranime
+    """The two-tower model (train_r, early-stopped on validation): its validation and test figures,
+    and its publishable lists (histories: everything known)."""
+    from . import userrank
+    from .compare import test_metrics
     ctx = _context(world_path, splits_path, params)
-    towers = useranime.train_retrieval(ctx)
-    towers.save(_dir(model_path) / "towers.npz")
+    s = ctx.s
+    towers = userrank.train_towers(ctx)
+    out = _dir(model_path)
+    towers.save(out / "towers.npz")
+    users = userrank.val_users(ctx)
+    items, _ = towers.top(users, s.k, mask=ctx.train_r, history=ctx.positives["train_r"])
+    val = ranking_metrics(items, ctx.positives["val"][users], s.k, ctx.index.n_items)
+    test_users = ctx.eval_users()
+    items, _ = towers.top(test_users, s.k, mask=ctx.train, history=ctx.positives["train"])
+    everyone = np.arange(ctx.index.n_users)
+    n = max(s.k, s.top_n)
+    _publish_candidates(towers.top(everyone, n, mask=ctx.publish_mask(), history=ctx.positives["all"])[0], out)
     seconds = towers.epoch_seconds
-    return {"epochs": len(seconds), "seconds_per_epoch": sum(seconds) / len(seconds)}
+    return {**test_metrics(ctx, test_users, items, s.k), **{f"val_{m}": v for m, v in val.items()},
+            "epochs": len(seconds), "seconds_per_epoch": sum(seconds) / max(len(seconds), 1)}
 
 
-def retrieve(world_path: str, splits_path: str, model_path: str, params: dict,
-             candidates_path: str) -> dict[str, float]:
-    """Batch top-`candidates` per user for the three purposes; returns the retrieval model's metrics."""
-    from . import useranime
+def train_ranker(world_path: str, splits_path: str, baselines_path: str, model_path: str, params: dict,
+                 ranker_path: str, ranked_path: str) -> dict[str, Any]:
+    """Multi-source candidates + the listwise ranker (userrank.py), with the retrieval step's towers
+    and the tune step's baselines: cross-fitted on validation (its honest validation figure),
+    evaluated on test, and every user's publishable list (sources refitted on everything)."""
+    from . import userrank
+    from .compare import test_metrics
     from .retrieval import Towers
     ctx = _context(world_path, splits_path, params)
-    towers = Towers.load(Path(model_path) / "towers.npz")
-    out = _dir(candidates_path)
-    sets = useranime.candidate_sets(ctx, towers)
-    for name, cands in sets.items():
-        cands.save(out / f"{name}.npz")
-    # The retrieval model on its own: its best k, before the popular candidates were appended; its
-    # validation figure is honest (trained on train_r, scored on the validation positives).
-    val = sets["val"]
-    val_metrics = ranking_metrics(val.items, ctx.positives["val"][val.users], ctx.s.k, ctx.index.n_items)
-    from .compare import test_metrics
-    test = sets["test"]
-    return {**test_metrics(ctx, test.users, test.items, ctx.s.k), **{f"val_{m}": v for m, v in val_metrics.items()}}
-
-
-def rank(kind: str, world_path: str, splits_path: str, model_path: str, candidates_path: str, params: dict,
-         ranker_path: str, ranked_path: str) -> dict[str, float]:
-    from . import useranime
-    from .retrieval import Towers
-    ctx = _context(world_path, splits_path, params)
-    towers = Towers.load(Path(model_path) / "towers.npz")
-    cands = {n: useranime.Candidates.load(Path(candidates_path) / f"{n}.npz") for n in ("val", "test", "publish")}
-    ranker = useranime.train_ranker(kind, ctx, towers, cands["val"])
-    ranker.save(_dir(ranker_path) / "ranker.npz")
-    out = _dir(ranked_path)
-    test = useranime.rerank(ctx, towers, ranker, cands["test"], ctx.positives["train"])
-    test.save(out / "test.npz")
-    useranime.rerank(ctx, towers, ranker, cands["publish"], ctx.positives["all"]).save(out / "publish.npz")
-    from .compare import test_metrics
-    return test_metrics(ctx, test.users, test.items, ctx.s.k)
+    s = ctx.s
+    bank = _bank(ctx, baselines_path)
+    run = userrank.fit(ctx, bank, towers=Towers.load(Path(model_path) / "towers.npz"))
+    out = _dir(ranker_path)
+    for i, ranker in enumerate(run.model.rankers):
+        ranker.save(out / f"ranker{i}.npz")
+    users = ctx.eval_users()
+    recs, _ = userrank.rank_users(ctx, bank, run, "train", users, ctx.train, s.k)
+    everyone = np.arange(ctx.index.n_users)
+    published, _ = userrank.rank_users(ctx, bank, run, "all", everyone, ctx.publish_mask(), max(s.k, s.top_n))
+    _publish_candidates(published, Path(ranked_path))
+    return {**test_metrics(ctx, users, recs, s.k), **{f"val_{m}": v for m, v in run.model.val.items()},
+            **{k: float(v) for k, v in run.diagnostics.items()}}
 
 
 def compare(results: dict[str, dict[str, Any]], params: dict, title: str, report_path: str,

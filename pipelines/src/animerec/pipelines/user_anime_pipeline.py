@@ -2,8 +2,9 @@
 the component signatures' real types.)
 
 extract (processed tables) -> per-user split -> [popularity, item-kNN, EASE, RP3beta, ALS: tuned on validation]
-                                              -> TFRS two-tower retrieval -> batch top-N candidates
-                                              -> pointwise ranker, listwise (ListMLE) ranker
+                                              -> TFRS two-tower retrieval (early-stopped on validation)
+-> ranker: multi-source candidates (tuned EASE, item-kNN, RP3beta, ALS, two-tower, franchise, popularity)
+   ordered by a TFRS listwise ranker trained on the validation labels (userrank.py)
 -> compare every model with the baselines (KFP Metrics + markdown report, honest promotion: a learned model
    must beat the best tuned baseline on validation and not lose on test, else that baseline is published)
 -> final filter (seen except plan_to_watch, excluded types/genres) -> top-N per user -> models.* tables.
@@ -36,33 +37,30 @@ def train_baselines(world: Input[Dataset], splits: Input[Dataset], params: dict,
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-def train_retrieval(world: Input[Dataset], splits: Input[Dataset], params: dict, model: Output[Model]):
+def train_retrieval(world: Input[Dataset], splits: Input[Dataset], params: dict, model: Output[Model],
+                    metrics: Output[Metrics]):
+    """The two-tower model: its figures, towers and publishable lists."""
     from animerec.pipelines import steps
-    model.metadata.update(steps.train_retrieval(world.path, splits.path, params, model.path))
-
-
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
-def retrieve_candidates(world: Input[Dataset], splits: Input[Dataset], model: Input[Model], params: dict,
-                        candidates: Output[Dataset], metrics: Output[Metrics]):
-    from animerec.pipelines import steps
-    for key, value in steps.retrieve(world.path, splits.path, model.path, params, candidates.path).items():
-        metrics.log_metric(key, value)
-
-
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
-def train_ranker(kind: str, world: Input[Dataset], splits: Input[Dataset], model: Input[Model],
-                 candidates: Input[Dataset], params: dict, ranker: Output[Model], ranked: Output[Dataset],
-                 metrics: Output[Metrics]):
-    from animerec.pipelines import steps
-    result = steps.rank(kind, world.path, splits.path, model.path, candidates.path, params, ranker.path,
-                        ranked.path)
+    result = steps.train_retrieval(world.path, splits.path, params, model.path)
+    model.metadata.update({k: result[k] for k in ("epochs", "seconds_per_epoch")})
     for key, value in result.items():
         metrics.log_metric(key, value)
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-def compare_models(baselines: Input[Dataset], retrieval: Input[Metrics], pointwise: Input[Metrics],
-                   listwise: Input[Metrics], params: dict, report: Output[Markdown], decision: Output[Dataset]) -> bool:
+def train_ranker(world: Input[Dataset], splits: Input[Dataset], baselines: Input[Dataset], model: Input[Model],
+                 params: dict, ranker: Output[Model], ranked: Output[Dataset], metrics: Output[Metrics]):
+    """Multi-source candidates and the listwise ranker: figures, ranker weights, publishable lists."""
+    from animerec.pipelines import steps
+    result = steps.train_ranker(world.path, splits.path, baselines.path, model.path, params, ranker.path,
+                                ranked.path)
+    for key, value in result.items():
+        metrics.log_metric(key, value)
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def compare_models(baselines: Input[Dataset], retrieval: Input[Metrics], ranker: Input[Metrics], params: dict,
+                   report: Output[Markdown], decision: Output[Dataset]) -> bool:
     """Honest promotion: a learned model must beat the best tuned baseline on validation (by the margin) and
     not lose on test; otherwise the best baseline's lists are published. Returns: publishable."""
     import json
@@ -70,15 +68,14 @@ def compare_models(baselines: Input[Dataset], retrieval: Input[Metrics], pointwi
     from animerec.pipelines import steps
     with open(baselines.path) as fh:
         results = json.load(fh)
-    results.update({name: dict(art.metadata) for name, art in (
-        ("retrieval", retrieval), ("pointwise", pointwise), ("listwise", listwise))})
+    results.update({name: dict(art.metadata) for name, art in (("retrieval", retrieval), ("ranker", ranker))})
     return steps.compare(results, params, "user -> anime models", report.path, decision.path)
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def final_lists(world: Input[Dataset], splits: Input[Dataset], params: dict, decision: Input[Dataset],
-                baselines: Input[Dataset], retrieval: Input[Dataset], pointwise: Input[Dataset],
-                listwise: Input[Dataset], lists: Output[Dataset]):
+                baselines: Input[Dataset], retrieval: Input[Model], ranker: Input[Dataset],
+                lists: Output[Dataset]):
     """The decided model's publishable lists (a learned model, or the best tuned baseline), labelled."""
     import json
     import os
@@ -86,13 +83,13 @@ def final_lists(world: Input[Dataset], splits: Input[Dataset], params: dict, dec
     from animerec.pipelines import steps
     with open(decision.path) as fh:
         model = json.load(fh)["model"]
-    learned = {"retrieval": retrieval.path, "pointwise": pointwise.path, "listwise": listwise.path}
+    learned = {"retrieval": retrieval.path, "ranker": ranker.path}
     chosen = learned.get(model) or os.path.join(baselines.path, model)
     lists.metadata["rows"] = steps.final_user_lists(world.path, splits.path, params, lists.path, model, chosen)
     lists.metadata["model"] = model
 
 
-@dsl.pipeline(name=NAME, description="TFRS retrieval + pointwise/listwise ranking of anime for each user, "
+@dsl.pipeline(name=NAME, description="TFRS retrieval + multi-source candidates ranked by a TFRS listwise ranker, "
                                      "evaluated against five baselines tuned on validation")
 def user_anime_pipeline(pg_url: str = "", params: dict = load_settings().params(), publish: bool = False) -> str:
     world = with_secrets(configure(extract_world(pg_url=pg_url), "extract"))
@@ -100,19 +97,13 @@ def user_anime_pipeline(pg_url: str = "", params: dict = load_settings().params(
     common = {"world": world.outputs["world"], "splits": splits.outputs["splits"], "params": params}
     base = configure(train_baselines(**common), "baselines")
     model = on_gpu(configure(train_retrieval(**common), "train retrieval"))
-    cands = configure(retrieve_candidates(model=model.outputs["model"], **common), "batch top-k")
-    rankers = {kind: on_gpu(configure(train_ranker(kind=kind, model=model.outputs["model"],
-                                                   candidates=cands.outputs["candidates"], **common),
-                                      f"train {kind} ranker"))
-               for kind in ("pointwise", "listwise")}
-    compared = configure(compare_models(
-        baselines=base.outputs["results"], retrieval=cands.outputs["metrics"],
-        pointwise=rankers["pointwise"].outputs["metrics"], listwise=rankers["listwise"].outputs["metrics"],
-        params=params), "compare with baselines")
+    ranker = on_gpu(configure(train_ranker(baselines=base.outputs["results"], model=model.outputs["model"], **common),
+                              "train ranker"))
+    compared = configure(compare_models(baselines=base.outputs["results"], retrieval=model.outputs["metrics"],
+                                        ranker=ranker.outputs["metrics"], params=params), "compare with baselines")
     final = configure(final_lists(decision=compared.outputs["decision"], baselines=base.outputs["recs"],
-                                  retrieval=cands.outputs["candidates"],
-                                  pointwise=rankers["pointwise"].outputs["ranked"],
-                                  listwise=rankers["listwise"].outputs["ranked"], **common), "final filter")
+                                  retrieval=model.outputs["model"], ranker=ranker.outputs["ranked"], **common),
+                      "final filter")
     # The run is recorded whatever the decision; `animerec publish` only takes promoted runs.
     recorded = with_secrets(configure(record_run(
         pg_url=pg_url, pipeline="user_anime", params=params, lists=final.outputs["lists"],

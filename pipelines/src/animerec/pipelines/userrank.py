@@ -265,11 +265,12 @@ def val_users(ctx) -> np.ndarray:
     return np.flatnonzero(np.diff(ctx.positives["val"].indptr) > 0)
 
 
-def fit(ctx, bank) -> Run:
-    """Towers, sources on train_r, validation lists and the cross-fitted ranker."""
+def fit(ctx, bank, towers: retrieval.Towers | None = None) -> Run:
+    """Towers (trained here unless given), sources on train_r, validation lists and the
+    cross-fitted ranker."""
     s = ctx.s
     side = item_side(ctx, synopsis_vectors(ctx))
-    towers = train_towers(ctx)
+    towers = towers if towers is not None else train_towers(ctx)
     users = val_users(ctx)
     items, _ = towers.top(users, s.k, mask=ctx.train_r, history=ctx.positives["train_r"])
     retrieval_val = ranking_metrics(items, ctx.positives["val"][users], s.k, ctx.index.n_items)
@@ -298,15 +299,17 @@ def rank_users(ctx, bank, run: Run, purpose: str, users: np.ndarray, exclude: sp
     return out, lists
 
 
-def family(ctx, bank, k: int) -> list:
+def family(ctx, bank, k: int, runs: list[Run] | None = None) -> list:
     """compare.LearnedFamily: the two-tower retrieval model alone and the ranked multi-source lists,
-    each with validation and test figures."""
+    each with validation and test figures (`runs` receives the Run, for diagnostics)."""
     from .compare import Candidate, test_metrics
     from .evaluation import Result, Stopwatch
 
     with Stopwatch() as sw:
         run = fit(ctx, bank)
     fit_seconds = sw.seconds
+    if runs is not None:
+        runs.append(run)
     users = ctx.eval_users()
     with Stopwatch() as sw:
         items, _ = run.towers.top(users, k, mask=ctx.train, history=ctx.positives["train"])
