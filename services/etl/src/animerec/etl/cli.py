@@ -13,7 +13,7 @@ EXIT_VALIDATION_FAILED = 3
 
 
 def _settings():
-    from . import config
+    from . import settings as config
     try:
         return config.settings()
     except ConfigError as exc:
