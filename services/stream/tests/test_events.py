@@ -10,7 +10,7 @@ import pytest
 from animerec.common import config
 from animerec.common.kafka_security import KafkaSecuritySettings
 from animerec.stream import events
-from animerec.stream.job import jdbc, latest_checkpoint
+from animerec.stream.job import _interval, jdbc, latest_checkpoint
 from animerec.stream.kafka_props import java_properties
 from animerec.stream.settings import StreamSettings
 
@@ -132,3 +132,8 @@ def test_latest_checkpoint_is_the_newest_complete_one(tmp_path: Path) -> None:
         os.utime(d / "_metadata", (mtime, mtime))
     (tmp_path / "job" / "chk-9").mkdir()  # in progress: no _metadata yet
     assert latest_checkpoint(tmp_path) == tmp_path / "job" / "chk-7"
+
+
+def test_lateness_interval_literal_holds_any_number_of_seconds() -> None:
+    assert _interval(120) == "INTERVAL '0 00:02:00' DAY TO SECOND"
+    assert _interval(90061) == "INTERVAL '1 01:01:01' DAY TO SECOND"

@@ -103,9 +103,14 @@ def _kafka_table(name: str, topic: str, core: CoreSettings, s: StreamSettings, b
             f"partition:{p},offset:{o}" for p, o in sorted(end_offsets(core, topic).items()))
     # Event time is the record's Kafka timestamp (when the API took the feedback, when the crawler emitted the item),
     # so the source keeps one watermark per partition and a backlog read partition by partition loses nothing.
-    lateness = s.allowed_lateness_seconds
     return (f"CREATE TEMPORARY TABLE {name} (payload BYTES, kts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', "
-            f"WATERMARK FOR kts AS kts - INTERVAL '{lateness}' SECOND(9)) WITH ({_with(opts)})")
+            f"WATERMARK FOR kts AS kts - {_interval(s.allowed_lateness_seconds)}) WITH ({_with(opts)})")
+
+
+def _interval(seconds: int) -> str:
+    """A SQL day-time interval literal (a plain SECOND interval holds two digits only)."""
+    days, rest = divmod(int(seconds), 86400)
+    return f"INTERVAL '{days} {rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}' DAY TO SECOND"
 
 
 def _jdbc_table(name: str, columns: str, table: str, core: CoreSettings) -> str:
