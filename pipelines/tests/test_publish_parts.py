@@ -37,12 +37,13 @@ def models_db(pg_url):
 
 def _run(url: str, pipeline: str, run_id: str, promoted: bool, rows: list[tuple[int, int, int]]) -> None:
     table = "models.user_recommendations" if pipeline == "user_anime" else "models.similar_anime"
-    with db.transaction(url) as conn:
+    with db.connect(url) as conn:
         conn.execute("INSERT INTO models.runs (run_id, pipeline, model, promoted, decision, metrics, report) "
                      "VALUES (%s, %s, 'm', %s, %s, %s, '')", (run_id, pipeline, promoted, json.dumps({}),
                                                                json.dumps({})))
         for a, rank, b in rows:
             conn.execute(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, 1.0)", (run_id, a, rank, b))
+        conn.commit()
 
 
 def test_gather_publishes_one_pipeline_when_the_other_has_no_promoted_run(models_db):
@@ -76,3 +77,4 @@ def test_publish_run_refreshes_its_part_and_keeps_the_other(models_db, redis_url
     assert [a for a, _ in view.similar(1)] == [2], "the similar lists of the promoted anime run are kept"
     with pytest.raises(publish.PublishError, match="no anime_anime run 'u1'"):
         publish.publish_run("anime_anime", "u1")
+
