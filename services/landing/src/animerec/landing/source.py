@@ -72,8 +72,11 @@ class ReadPartitions(beam.DoFn):
         self.max_poll_records = max_poll_records
 
     def setup(self) -> None:
+        # One partition at a time: a fetch may fill its whole size from that partition (the 1 MB per-partition
+        # default would cost a round trip per thousand records).
         self.consumer = KafkaConsumer(**client_options(self.core, "landing-read"), enable_auto_commit=False,
-                                      auto_offset_reset="earliest", max_poll_records=self.max_poll_records)
+                                      auto_offset_reset="earliest", max_poll_records=self.max_poll_records,
+                                      max_partition_fetch_bytes=32 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
 
     def process(self, element: PartitionRange,
                 tracker: OffsetRestrictionTracker = beam.DoFn.RestrictionParam(OffsetRanges())):
