@@ -151,41 +151,6 @@ def baseline_candidates(ctx: useranime.Context, bank: BaselineBank, k: int) -> l
     return out
 
 
-def two_tower_family(ctx: useranime.Context, bank: BaselineBank, k: int) -> list[Candidate]:
-    """The TFRS retrieval model and its two rankers. Retrieval's validation figure is honest (trained
-    on train_r, scored on the validation positives); the rankers learn from the validation labels, so
-    they have none and cannot be promoted until they get one."""
-    out = []
-    with Stopwatch() as sw:
-        towers = useranime.train_retrieval(ctx)
-        sets = useranime.candidate_sets(ctx, towers)
-    val_users = sets["val"].users
-    val = ranking_metrics(sets["val"].items, ctx.positives["val"][val_users], k, ctx.index.n_items)
-    test = sets["test"]
-
-    def publish_retrieval(users: np.ndarray, mask: sp.csr_matrix, n: int) -> np.ndarray:
-        return sets["publish"].items[users, :n]
-
-    epochs = towers.epoch_seconds
-    figures = {**test_metrics(ctx, test.users, test.items, k), "seconds_per_epoch": sum(epochs) / max(len(epochs), 1)}
-    out.append(Candidate(Result("retrieval", False, figures, sw.seconds, val=val), publish_retrieval))
-    for kind in ("pointwise", "listwise"):
-        with Stopwatch() as sw:
-            ranker = useranime.train_ranker(kind, ctx, towers, sets["val"])
-            ranked = useranime.rerank(ctx, towers, ranker, test, ctx.positives["train"])
-
-        def publish_ranked(users: np.ndarray, mask: sp.csr_matrix, n: int,
-                           ranker: object = ranker) -> np.ndarray:
-            # Only the published model's lists are ever computed.
-            published = useranime.rerank(ctx, towers, ranker, sets["publish"], ctx.positives["all"])  # type: ignore[arg-type]
-            return published.items[users, :n]
-
-        out.append(Candidate(Result(kind, False, test_metrics(ctx, ranked.users, ranked.items, k), sw.seconds,
-                                    note="no validation figure (trained on the validation labels)"),
-                             publish_ranked))
-    return out
-
-
 def ranked_family(ctx: useranime.Context, bank: BaselineBank, k: int) -> list[Candidate]:
     """The user-anime model (userrank.py): two-tower retrieval alone, and multi-source candidates
     ordered by the listwise ranker."""

@@ -1,9 +1,9 @@
 """The user-anime recommender, step by step: split, retrieval, batch top-k candidates, rankers,
 baselines, final filter. The KFP components and `animerec evaluate` call these same functions.
 
-Splits: test = each user's held-out interactions (evaluation only); train = the rest. The rankers
-learn to reorder retrieved candidates, which needs labels the retrieval model has not seen: train
-is split once more into train_r (retrieval) and val (ranker labels).
+Splits: test = each user's held-out interactions (evaluation only); train = the rest. The ranker
+(userrank.py) learns to reorder candidates, which needs labels the candidate sources have not seen:
+train is split once more into train_r (sources) and val (ranker labels, and every model's tuning).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import baselines, features, ranking, retrieval
+from . import baselines, features, retrieval
 from .data import World
 from .indexing import Index
 from .metrics import ranking_metrics, topk
@@ -24,7 +24,6 @@ from .split import positive_mask, split_per_user
 
 log = logging.getLogger(__name__)
 
-UNSCORED_POSITIVE_TARGET = 0.7  # a positive without a score: about the mean score on MAL
 
 
 @dataclass
@@ -101,126 +100,6 @@ class Candidates:
     def load(cls, path) -> Candidates:
         with np.load(path) as z:
             return cls(z["users"], z["items"], z["scores"])
-
-
-# Which history embeds a user and which items are masked, per purpose: ranker training (val
-# labels), evaluation (test labels) and publishing (everything known).
-def candidate_sets(ctx: Context, towers: retrieval.Towers, n: int | None = None) -> dict[str, Candidates]:
-    n = n or ctx.s.candidates
-    val_users = np.flatnonzero(np.diff(ctx.index.matrix(ctx.splits.val).indptr) > 0)
-    plans = {
-        "val": (val_users, ctx.positives["train_r"], ctx.train_r),
-        "test": (ctx.eval_users(), ctx.positives["train"], ctx.train),
-        "publish": (np.arange(ctx.index.n_users), ctx.positives["all"], ctx.publish_mask()),
-    }
-    return {name: retrieve(ctx, towers, users, history, mask, n) for name, (users, history, mask) in plans.items()}
-
-
-def retrieve(ctx: Context, towers: retrieval.Towers, users: np.ndarray, history: sp.csr_matrix,
-             mask: sp.csr_matrix, n: int, batch: int = 2048) -> Candidates:
-    """Batch top-n: the retrieval model's best, in its order, then the most popular unseen anime it
-    missed (a second candidate source: the logQ-corrected retrieval deliberately does not favour
-    popular anime; the rankers see popularity as a feature and decide)."""
-    items, scores = towers.top(users, n, mask=mask, history=history, batch=batch)
-    extra = min(ctx.s.popular_candidates, n)
-    if not extra:
-        return Candidates(users, items, scores)
-    popular = topk(baselines.Popularity(ctx.positives["train_r"]).score, users, extra, mask)
-    for start in range(0, len(users), batch):
-        sl = slice(start, start + batch)
-        for r in range(sl.start, min(sl.stop, len(users))):
-            missing = popular[r][(popular[r] >= 0) & ~np.isin(popular[r], items[r])]
-            if len(missing):
-                items[r, n - len(missing):] = missing
-        q = towers.queries(users[sl], history)
-        safe = np.maximum(items[sl], 0)
-        scores[sl] = np.where(items[sl] >= 0, np.einsum("ud,uld->ul", q, towers.item_vectors[safe]), -np.inf)
-    return Candidates(users, items, scores)
-
-
-# --- rankers ---------------------------------------------------------------------------------------
-
-class PairFeatures:
-    """Features of (user, candidate) pairs for one purpose (its history decides the user side)."""
-
-    def __init__(self, ctx: Context, towers: retrieval.Towers, history: sp.csr_matrix):
-        self.ctx, self.towers, self.history = ctx, towers, history
-        self.profiles = features.user_genre_profiles(history, ctx.genres)
-        self.genres_l2 = np.asarray(features.l2_rows(ctx.genres).toarray(), "float32")
-        self.history_len = np.log1p(np.diff(history.indptr)).astype("float32")
-
-    def __call__(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """users [U], items [U, L] -> [U, L, F]."""
-        q = self.towers.queries(users, self.history)                       # [U, d]
-        safe = np.maximum(items, 0)
-        v = self.towers.item_vectors[safe]                                 # [U, L, d]
-        cosine = np.einsum("ud,uld->ul", q, v)[..., None]
-        affinity = np.einsum("ug,ulg->ul", self.profiles[users], self.genres_l2[safe])[..., None]
-        hist = np.broadcast_to(self.history_len[users][:, None, None], (*items.shape, 1))
-        return np.concatenate([cosine, affinity, hist, self.ctx.item_features[safe]], -1).astype("float32")
-
-
-def ranking_lists(ctx: Context, cands: Candidates, pf: PairFeatures):
-    """Training lists for the rankers, drawn from the retrieved candidates themselves (a ranker only
-    ever sees retrieved items, so forcing in items retrieval missed would teach it their feature
-    shift instead of preference): per val user, the candidates that are val interactions plus a
-    seeded sample of the others, up to ranking_list_size. Graded labels: score / 10,
-    UNSCORED_POSITIVE_TARGET for unscored positives, 0 for not interacted."""
-    L = ctx.s.ranking_list_size
-    rng = np.random.default_rng(ctx.s.seed)
-    val = ctx.splits.val
-    target = val["score"].to_numpy() / 10.0
-    positive = positive_mask(val, ctx.s.positive_min_score)
-    target = np.where(np.isnan(target), np.where(positive, UNSCORED_POSITIVE_TARGET, 0.1), target)
-    labels_m = ctx.index.matrix(val, values=target).tocsr()
-    users, items = cands.users, cands.items
-    lists = np.full((len(users), L), -1, dtype="int64")
-    labels = np.zeros((len(users), L), dtype="float32")
-    for r, u in enumerate(users):
-        row_items = items[r][items[r] >= 0]
-        row_labels = np.asarray(labels_m[u, row_items].todense()).ravel() if len(row_items) else np.empty(0)
-        hit = row_labels > 0
-        own, own_labels = row_items[hit][:L // 2], row_labels[hit][:L // 2]
-        others = row_items[~hit]
-        rest = others[np.sort(rng.choice(len(others), size=min(L - len(own), len(others)), replace=False))]
-        row = np.concatenate([own, rest])
-        lists[r, :len(row)] = row
-        labels[r, :len(own)] = own_labels
-    mask = lists >= 0
-    feats = np.zeros((*lists.shape, pf(users[:1], lists[:1]).shape[-1]), "float32")
-    for start in range(0, len(users), 512):
-        sl = slice(start, start + 512)
-        feats[sl] = pf(users[sl], lists[sl])
-    return feats, labels, mask
-
-
-def train_ranker(kind: str, ctx: Context, towers: retrieval.Towers, val_cands: Candidates) -> ranking.Ranker:
-    s = ctx.s
-    pf = PairFeatures(ctx, towers, ctx.positives["train_r"])
-    feats, labels, mask = ranking_lists(ctx, val_cands, pf)
-    common = {"hidden": s.ranking_hidden, "epochs": s.ranking_epochs, "seed": s.seed, "threads": s.tf_threads,
-              "learning_rate": s.ranking_learning_rate}
-    if kind == "pointwise":
-        return ranking.train_pointwise(feats[mask], labels[mask], batch_size=256, **common)
-    if kind == "listwise":
-        useful = (labels > 0).any(1)
-        return ranking.train_listwise(feats[useful], labels[useful], mask[useful], batch_size=32, **common)
-    raise ValueError(f"unknown ranker kind {kind!r}")
-
-
-def rerank(ctx: Context, towers: retrieval.Towers, ranker: ranking.Ranker, cands: Candidates,
-           history: sp.csr_matrix, batch: int = 256) -> Candidates:
-    pf = PairFeatures(ctx, towers, history)
-    items = cands.items.copy()
-    scores = np.full(items.shape, -np.inf, "float32")
-    for start in range(0, len(cands.users), batch):
-        sl = slice(start, start + batch)
-        sc = ranker.score(pf(cands.users[sl], items[sl]))
-        sc = np.where(items[sl] >= 0, sc, -np.inf)
-        order = np.argsort(-sc, axis=1, kind="stable")
-        items[sl] = np.take_along_axis(items[sl], order, 1)
-        scores[sl] = np.take_along_axis(sc, order, 1)
-    return Candidates(cands.users, items, scores)
 
 
 # --- baselines -------------------------------------------------------------------------------------
