@@ -77,3 +77,19 @@ def test_line_reporter_and_stage_table():
         row.rows = 3
     assert lines[0] == "== crawl profiles" and "3/4 profiles" in lines[1]
     assert "crawl profiles" in flow.table() and flow.stages[0].rows == 3
+
+
+def test_streaming_job_starts_from_its_own_venv_when_there(tmp_path, monkeypatch):
+    started: list[tuple[str, list[str], str | None, dict]] = []
+    system = demo.System({}, tmp_path, say=lambda _: None)
+    monkeypatch.setattr(system, "start", lambda name, args, python=None, **env: started.append((name, args, python,
+                                                                                                env)))
+    flow = demo.Flow(system, core=None)  # type: ignore[arg-type]
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / ".venv"))
+    assert flow.start_stream(tmp_path / "ck") is False and started == []
+    python = tmp_path / ".venv-stream" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    assert flow.start_stream(tmp_path / "ck") is True
+    assert started == [("stream", ["stream", "run", "--fresh"], str(python),
+                        {"ANIMEREC_STREAM_CHECKPOINT_DIR": str(tmp_path / "ck")})]

@@ -119,6 +119,7 @@ def demo_cmd(ctx: click.Context, users: int, anime_limit: int, world: Path | Non
         flow.publish()
         api = flow.start_api(api_port)
         flow.start_landing()
+        streaming = flow.start_stream(folders["tmp"] / "stream-checkpoints")
         serving = True
         for name, report in flow.reports.items():
             out.print(f"\n[bold]{name}: evaluation on held-out lists[/bold]")
@@ -133,7 +134,9 @@ def demo_cmd(ctx: click.Context, users: int, anime_limit: int, world: Path | Non
                   + (f"   (try {', '.join(e.user for e in examples)})" if examples else ""))
         out.print(f"API:      {api}/v1/users/<name>/recommendations?n=20&sample=5   docs: {api}/docs")
         if serve:
-            out.print("Serving; feedback and on-demand crawls land as they come. Ctrl-C stops everything.")
+            out.print("Serving; feedback and on-demand crawls land as they come"
+                      + ("; the streaming job keeps trending and live metrics current" if streaming else "")
+                      + ". Ctrl-C stops everything.")
             while not system.exited():
                 time.sleep(1)
             name, code = system.exited()[0]

@@ -108,14 +108,17 @@ class System:
         """Where `run` collects a stage's stdout while it runs (appended to its log at the end)."""
         return self.logdir / f".{name}.stdout"
 
-    def start(self, name: str, args: list[str], **extra_env: str) -> subprocess.Popen:
+    def start(self, name: str, args: list[str], python: str | None = None, **extra_env: str) -> subprocess.Popen:
         self.logdir.mkdir(parents=True, exist_ok=True)
         self.say(f"start {name}: animerec {' '.join(args)}  (log: {self.log(name)})")
         log = open(self.log(name), "ab")  # noqa: SIM115 (owned by the child process)
         # Its own session: a Ctrl-C reaches only the demo, which stops the services in order (producers first,
         # then the landing writer after it drained, the mirror last).
-        proc = subprocess.Popen(self._cmd(args), env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        cmd = self._cmd(args)
+        if python:  # a service with its own venv (the streaming job)
+            cmd[0] = python
+        proc = subprocess.Popen(cmd, env={**self.env, **extra_env}, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs.append((name, proc))
         return proc
 
@@ -388,6 +391,16 @@ class Flow:
     def start_landing(self) -> None:
         """The landing writer, running on: feedback and on-demand crawls made while serving land too."""
         self.system.start("landing-writer", ["land"])
+
+    def start_stream(self, checkpoints: Path) -> bool:
+        """The streaming job (PyFlink, from its own venv), so clicks and likes on the page move /v1/trending and
+        the live metrics; False where .venv-stream is missing."""
+        python = Path(sys.prefix).parent / ".venv-stream" / "bin" / "python"
+        if not python.exists():
+            return False
+        self.system.start("stream", ["stream", "run", "--fresh"], python=str(python),
+                          ANIMEREC_STREAM_CHECKPOINT_DIR=str(checkpoints))
+        return True
 
     def drain(self, timeout: float = 180) -> None:
         """After the producers stopped: stop the running writer and land whatever is left on the topics."""
