@@ -13,6 +13,12 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
     return psycopg.connect(url, autocommit=autocommit)
 
 
+def scalar(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> Any:
+    """The first column of the query's first row; None when it returns no row."""
+    row = conn.execute(query, params).fetchone()
+    return row[0] if row is not None else None
+
+
 def with_database(url: str, dbname: str) -> str:
     """The same server URL pointing at another database."""
     params = conninfo_to_dict(url)

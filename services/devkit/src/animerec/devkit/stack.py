@@ -15,7 +15,6 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 import psycopg
@@ -38,11 +37,6 @@ class Component:
     state: str
     started_by_us: bool
     detail: str = ""
-
-
-def _scalar(conn: psycopg.Connection[Any], query: str) -> Any:
-    row = conn.execute(query).fetchone()
-    return row[0] if row else None
 
 
 def _host_port(bootstrap: str) -> tuple[str, int]:
@@ -177,8 +171,8 @@ class Stack:
         rows.append(Component("kafka", f"{host}:{port}", "up" if tansu.port_open(host, port) else "down", ours))
         try:
             with psycopg.connect(self.settings.postgres_url, connect_timeout=2) as conn:
-                n = _scalar(conn, "SELECT count(*) FROM schema_migrations") \
-                    if _scalar(conn, "SELECT to_regclass('schema_migrations')") else 0
+                n = db.scalar(conn, "SELECT count(*) FROM schema_migrations") \
+                    if db.scalar(conn, "SELECT to_regclass('schema_migrations')") else 0
             pg_state, detail = "up", f"{n} migrations applied"
         except psycopg.Error as exc:
             pg_state, detail = "down", str(exc).splitlines()[0]

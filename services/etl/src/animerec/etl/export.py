@@ -18,6 +18,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from psycopg import sql
 
+from animerec.common import db
 from animerec.common.timefmt import now_iso
 
 from .promote import TABLES
@@ -49,8 +50,8 @@ def describe(conn: psycopg.Connection, table: str) -> tuple[str, list[Column]]:
                                                                   c.ordinal_position), '')
         FROM information_schema.columns c
         WHERE c.table_schema = 'processed' AND c.table_name = %s ORDER BY c.ordinal_position""", (table,)).fetchall()
-    note = conn.execute("SELECT coalesce(obj_description(format('processed.%%I', %s::text)::regclass, 'pg_class'), '')",
-                        (table,)).fetchone()[0]
+    note = db.scalar(conn, "SELECT coalesce(obj_description(format('processed.%%I', %s::text)::regclass, "
+                           "'pg_class'), '')", (table,))
     return note, [Column(*r) for r in rows]
 
 
@@ -122,7 +123,7 @@ def export(url: str, to: str) -> dict[str, Any]:
     fs.create_dir(base, recursive=True)
     with psycopg.connect(url) as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one consistent snapshot
-        run = conn.execute("SELECT max(run_id) FROM etl.runs WHERE status = 'promoted'").fetchone()[0]
+        run = db.scalar(conn, "SELECT max(run_id) FROM etl.runs WHERE status = 'promoted'")
         tables = [export_table(conn, fs, base, t) for t in TABLES]
     doc = {"exported_at": now_iso("seconds"), "etl_run_id": run, "tables": tables}
     with fs.open_output_stream(f"{base}/data_dictionary.json") as out:

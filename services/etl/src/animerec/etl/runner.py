@@ -51,9 +51,9 @@ def _execute(conn: psycopg.Connection, step: str, statements: list[steps.Stateme
         table = st.table
         if not st.count:
             schema, name = table.split(".")
-            n = conn.execute(f'SELECT count(*) FROM {schema}."{name}"').fetchone()[0]
+            n = db.scalar(conn, f'SELECT count(*) FROM {schema}."{name}"')
         else:
-            n = conn.execute(st.count).fetchone()[0]
+            n = db.scalar(conn, st.count)
         if table != "staging.truncate":
             counts[table] = n
             m.ROWS.labels(step, table).set(n)
@@ -86,7 +86,7 @@ def transform(url: str, settings: EtlSettings) -> dict[str, dict[str, int]]:
                 "landing_to_staging", lambda: _execute(conn, "landing_to_staging", step1))
         with conn.transaction():
             counts["merge"] = _timed("merge", lambda: _execute(conn, "merge", steps.step2()))
-            row = conn.execute(steps.rule_counts_sql()).fetchone()
+            row = conn.execute(steps.rule_counts_sql()).fetchone() or ()
             names = ["candidates", *steps.RULES]
             rules = dict(zip(names, row, strict=True))
         with conn.transaction():  # feedback is not validated with the crawl: its tables are written here
@@ -113,9 +113,9 @@ def run(url: str, settings: EtlSettings, *, after_table: Callable[[str], None] |
         push_labels: str = "") -> RunResult:
     """The whole run. Raises EtlBusy when another run holds the lock; other errors mark the run 'error'."""
     with db.connect(url, autocommit=True) as lock_conn:
-        if not lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_ID,)).fetchone()[0]:
+        if not db.scalar(lock_conn, "SELECT pg_try_advisory_lock(%s)", (_LOCK_ID,)):
             raise EtlBusy("another ETL run is in progress on this database")
-        run_id = lock_conn.execute("INSERT INTO etl.runs DEFAULT VALUES RETURNING run_id").fetchone()[0]
+        run_id = db.scalar(lock_conn, "INSERT INTO etl.runs DEFAULT VALUES RETURNING run_id")
         log.info("etl run started", extra={"run_id": run_id})
         try:
             result = _run(url, settings, run_id, after_table)

@@ -197,7 +197,7 @@ class Validation:
 def sqlalchemy_url(postgres_url: str) -> str:
     """libpq URL or DSN -> SQLAlchemy URL on the psycopg 3 driver."""
     from sqlalchemy.engine import URL
-    params = conninfo_to_dict(postgres_url)
+    params = {k: str(v) for k, v in conninfo_to_dict(postgres_url).items() if v is not None}
     return URL.create("postgresql+psycopg", username=params.get("user"), password=params.get("password"),
                       host=params.get("host"), port=int(params["port"]) if params.get("port") else None,
                       database=params.get("dbname"),
