@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,7 @@ _TYPES = {"string": str, "integer": int}
 CONTEXT_FIELDS = {name: _TYPES[spec.get("type", "string")] for name, spec in
                   contracts.definition("feedback_client_context")["properties"].items()}
 MAX_TOKEN = REQUEST["properties"]["token"]["maxLength"]
+TOKEN = re.compile(REQUEST["properties"]["token"]["pattern"])
 MAX_BODY = 4096
 
 
@@ -63,8 +65,9 @@ def parse(body: bytes) -> tuple[dict[str, Any], str | None]:
     token = data.get("token")
     if not isinstance(user, str) or not USER_NAME.fullmatch(user):
         raise ApiError(422, "bad_user_name", f"user: {USER_NAME_RULE}")
-    if "token" in data and (not isinstance(token, str) or len(token) > MAX_TOKEN):
-        raise ApiError(422, "bad_token", f"token: a string of at most {MAX_TOKEN} characters")
+    if "token" in data and (not isinstance(token, str) or len(token) > MAX_TOKEN or not TOKEN.fullmatch(token)):
+        raise ApiError(422, "bad_token", f"token: the feedback_token of an answer (at most {MAX_TOKEN} letters, "
+                                         "digits, '.', '_' or '-')")
     if type(anime) is not int or not 1 <= anime <= MAX_ANIME_ID:
         raise ApiError(422, "bad_anime_id", f"anime_id: a whole number from 1 to {MAX_ANIME_ID}")
     if action not in ACTIONS:

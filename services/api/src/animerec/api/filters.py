@@ -15,7 +15,8 @@ STATUSES = ("airing", "finished", "upcoming")
 MAX_VALUES = 20
 MAX_VALUE_LENGTH = 40
 # The OpenAPI description of each query parameter (openapi.py renders them; keep the two together).
-GENRE = r"\s*[^,\s](?:[^,]{0,38}[^,\s])?\s*"  # one genre: no empty ones, at most 40 characters once trimmed
+# one genre: not blank, at most 40 characters once trimmed; spaces spelled out (\s differs between regex engines)
+GENRE = r"[ \t\n\r\f\v]*[^, \t\n\r\f\v](?:[^,]{0,38}[^, \t\n\r\f\v])?[ \t\n\r\f\v]*"
 
 
 def _list_of(words: tuple[str, ...]) -> str:
