@@ -58,8 +58,8 @@ class FlinkDeploymentSpec(_Strict):
     image: str | None = None
     image_pull_policy: str | None = Field(None, alias="imagePullPolicy")
     service_account: str | None = Field(None, alias="serviceAccount")
-    flink_version: Literal["v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0"] | None = Field(
-        None, alias="flinkVersion")
+    flink_version: Literal["v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20",
+                           "v2_0"] | None = Field(None, alias="flinkVersion")
     flink_configuration: dict[str, str] | None = Field(None, alias="flinkConfiguration")
     log_configuration: dict[str, str] | None = Field(None, alias="logConfiguration")
     mode: Literal["native", "standalone"] | None = None
