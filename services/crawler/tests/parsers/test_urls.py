@@ -70,6 +70,18 @@ def test_ids_from_urls() -> None:
     assert urls.user_name_from_url("https://myanimelist.net/profile/bad%20name") is None
 
 
+def test_user_names_follow_the_event_schemas_length_rule() -> None:
+    """One rule (contracts.user_name_pattern, 2-32 characters) for URLs, parsers, mirror and API."""
+    longest, too_long = "a" * 31 + "Z", "b" * 33
+    for make in (urls.profile_url, urls.animelist_url, lambda n: f"https://api.jikan.moe/v4/users/{n}/full"):
+        assert urls.user_name_from_url(make(longest)) == longest
+        assert urls.user_name_from_url(make(too_long)) is None
+    assert urls.page_type(urls.profile_url(longest)) == "profile"
+    with pytest.raises(ValueError, match="unknown page type"):
+        urls.page_type(urls.profile_url(too_long))
+    assert urls.user_name_from_url(urls.profile_url("x")) is None
+
+
 @pytest.mark.parametrize("source", ["mal", "jikan"])
 def test_subpages_round_trip(source: str) -> None:
     anime = urls.anime_subpages(42, source)
