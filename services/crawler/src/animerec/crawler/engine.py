@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future
+from typing import Any
 
 from . import itemsink, middlewares, spiders
 from .context import Shared
@@ -78,7 +79,7 @@ class CrawlEngine:
         self._ready = threading.Event()
         self._spiders: dict[str, spiders.JobSpider] = {}
         self._error: BaseException | None = None
-        self._reactor = None
+        self._reactor: Any = None   # the installed reactor (asyncio), once the thread started it
 
     def start(self, timeout: float = 60.0) -> CrawlEngine:
         self._thread = threading.Thread(target=self._run, name="scrapy-reactor", daemon=True)
@@ -108,7 +109,7 @@ class CrawlEngine:
                 crawler = runner.create_crawler(cls)
                 crawler.signals.connect(on_open, signals.spider_opened)
                 runner.crawl(crawler, shared=self.shared).addErrback(self._failed)
-            reactor.run(installSignalHandlers=False)
+            self._reactor.run(installSignalHandlers=False)
         except BaseException as exc:
             self._error = exc
             self._ready.set()
