@@ -79,6 +79,42 @@ def test_import_dataset_loads_the_processed_tables(pg_url, tmp_path, small_world
         db.drop_database(url)
 
 
+@pytest.mark.integration
+def test_training_reads_verified_feedback_likes_as_positives_dislikes_as_negatives(pg_url, small_world):
+    url = db.with_database(pg_url, "animerec_feedback_" + os.urandom(4).hex())
+    db.ensure_database(url)
+    try:
+        from animerec.common import migrate
+        migrate.apply(url)
+        data.store_world(url, small_world)
+        inter = small_world.interactions
+        user = int(inter["user_id"].iloc[0])
+        seen = inter.loc[(inter["user_id"] == user) & (inter["status"] != "dropped"), "anime_id"].astype(int).tolist()
+        listed_ids = inter.loc[inter["user_id"] == user, "anime_id"]
+        unseen = int(small_world.anime.loc[~small_world.anime["anime_id"].isin(listed_ids), "anime_id"].iloc[0])
+        rows = [("e1", seen[0], "dislike", True, "2026-02-01"), ("e2", unseen, "like", True, "2026-02-01"),
+                ("e3", seen[1], "like", True, "2026-02-01"), ("e4", seen[1], "dislike", True, "2026-02-02"),
+                ("e5", seen[2], "dislike", False, "2026-02-03")]  # unverified (no token): never trains
+        with db.connect(url) as conn:
+            for event_id, anime_id, action, verified, at in rows:
+                conn.execute("INSERT INTO processed.feedback (event_id, user_name, anime_id, action, verified, "
+                             "source, created_at) VALUES (%s, %s, %s, %s, %s, 'model', %s)",
+                             (event_id, f"user{user}", anime_id, action, verified, at))
+            conn.commit()
+            (uid,) = conn.execute('SELECT user_id FROM processed."user" WHERE user_name = %s',
+                                  (f"user{user}",)).fetchone()
+        got = data.world_from_postgres(url).interactions.set_index(["user_id", "anime_id"])
+        assert not got.index.duplicated().any()
+        assert got.loc[(uid, seen[0]), ["score", "status"]].tolist() == [1.0, "dropped"]
+        assert got.loc[(uid, unseen), ["score", "status"]].tolist() == [10.0, "completed"]
+        assert got.loc[(uid, seen[1]), "score"] == 1.0  # the latest feedback wins
+        listed = inter.set_index(["user_id", "anime_id"]).loc[(user, seen[2]), "status"]
+        assert got.loc[(uid, seen[2]), "status"] == listed
+        assert len(got) == len(inter) + 1
+    finally:
+        db.drop_database(url)
+
+
 @pytest.mark.slow
 def test_evaluate_prints_every_model_and_baseline_as_json(tmp_path, small_world):
     ratings, anime = _tiny_csvs(tmp_path, small_world)

@@ -271,6 +271,7 @@ def world_from_csv(ratings: Path, anime: Path) -> World:
 
 def world_from_postgres(url: str) -> World:
     from animerec.common import db
+    from animerec.pipelines.feedback_data import apply_feedback, load_feedback
 
     with db.connect(url) as conn:
         anime = _frame(conn, """SELECT anime_id, title, type, genres, score::float8 AS score,
@@ -284,8 +285,10 @@ def world_from_postgres(url: str) -> World:
         pairs = _frame(conn, """SELECT anime_a, anime_b, recommendation,
                                        num_recommenders::float8 AS num_recommenders, related
                                 FROM processed.anime_anime""", PAIR_COLUMNS)
+        feedback = load_feedback(conn)
     anime = normalise_anime(anime)
-    inter = normalise_interactions(inter)
+    # Verified feedback overrides the list: likes train as positives, "not for me" as negatives.
+    inter = apply_feedback(normalise_interactions(inter), feedback)
     inter = inter[inter["anime_id"].isin(anime["anime_id"])].reset_index(drop=True)
     if len(pairs):
         pairs = pairs.astype({"anime_a": "int64", "anime_b": "int64", "recommendation": bool, "related": bool,
