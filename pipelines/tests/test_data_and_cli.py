@@ -103,6 +103,8 @@ def test_training_reads_verified_feedback_likes_as_positives_dislikes_as_negativ
             conn.commit()
             (uid,) = conn.execute('SELECT user_id FROM processed."user" WHERE user_name = %s',
                                   (f"user{user}",)).fetchone()
+            (doc,) = conn.execute("SELECT obj_description('processed.feedback'::regclass)").fetchone()
+        assert "Training reads it" in doc  # the data dictionary says so
         got = data.world_from_postgres(url).interactions.set_index(["user_id", "anime_id"])
         assert not got.index.duplicated().any()
         assert got.loc[(uid, seen[0]), ["score", "status"]].tolist() == [1.0, "dropped"]
