@@ -227,7 +227,8 @@ def recommend(ratings: Path, anime: Path, k: int, out: Path, params: tuple[str, 
 @click.option("--allow-unpromoted", is_flag=True, help="Take the latest runs even if not promoted")
 @click.option("--grace-seconds", type=click.IntRange(0, 7 * 24 * 3600), default=3600,
               help="How long the previous version stays readable")
-@click.option("--list-length", type=click.IntRange(1, 1000), default=100)
+@click.option("--list-length", type=click.IntRange(1, 1000), default=300, show_default=True,
+              help="Entries per published list (the API filters up to 300 candidates)")
 @click.pass_context
 def publish(ctx: click.Context, user_run: str | None, anime_run: str | None, allow_unpromoted: bool,
             grace_seconds: int, list_length: int) -> None:

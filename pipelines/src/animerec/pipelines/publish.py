@@ -19,6 +19,9 @@ from . import foldin_export
 
 log = logging.getLogger(__name__)
 
+# Entries published per list: the API filters up to this many candidates (its `candidates` setting) before n.
+LIST_LENGTH = 300
+
 
 class PublishError(RuntimeError):
     pass
@@ -44,7 +47,7 @@ def latest_run(conn, pipeline: str, *, promoted_only: bool) -> str | None:
 
 
 def gather(pg_url: str, *, user_run: str | None = None, anime_run: str | None = None,
-           allow_unpromoted: bool = False, list_length: int = 100, trending_days: int = 30) -> Payload:
+           allow_unpromoted: bool = False, list_length: int = LIST_LENGTH, trending_days: int = 30) -> Payload:
     with db.connect(pg_url) as conn:
         runs = {}
         for pipeline, chosen in (("user_anime", user_run), ("anime_anime", anime_run)):

@@ -82,7 +82,7 @@ class PipelineSettings:
                                      "detection and the similar-anime blend")
     # output and promotion
     k: int = setting(20, minimum=1, maximum=1000, help="Cut-off of the evaluation metrics")
-    top_n: int = setting(100, minimum=1, maximum=1000, help="Length of the published lists")
+    top_n: int = setting(300, minimum=1, maximum=1000, help="Length of the published lists")
     excluded_types: list[str] = setting([], help="Anime types never recommended (comma separated, e.g. Music)")
     excluded_genres: list[str] = setting([], help="Genres never recommended (comma separated, e.g. Hentai)")
     promote_baseline: str = setting("popularity", choices=BASELINES,
