@@ -10,8 +10,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from animerec.common import config
 from animerec.common.config import CoreSettings
@@ -42,6 +42,7 @@ from .errors import ApiError
 from .feedbackrules import FeedbackRules
 from .service import Recommender
 from .settings import ApiSettings
+from .state import Services, services
 from .tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -53,23 +54,6 @@ class JSONResponse(StarletteJSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-@dataclass
-class Services:
-    core: CoreSettings
-    settings: ApiSettings
-    metrics: ApiMetrics
-    redis: Any = None
-    store: AsyncRecStore | None = None
-    recommender: Recommender | None = None
-    crawler: CrawlRequester | None = None
-    feedback: feedback.FeedbackSink | None = None
-    rules: FeedbackRules | None = None
-
-
-def services(request: Request) -> Services:
-    return request.app.state.services
 
 
 def security_headers(settings: ApiSettings) -> list[tuple[bytes, bytes]]:
@@ -102,20 +86,21 @@ class Observe:
     """Pure ASGI middleware: security headers on every answer, latency and status metrics by route template,
     and a JSON 500 (with the same headers) for anything unexpected."""
 
-    def __init__(self, app: Callable, metrics: ApiMetrics, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics, headers: list[tuple[bytes, bytes]]) -> None:
         self.app = app
         self.metrics = metrics
         self.headers = headers
-        self._children: dict[tuple[str, str, int], tuple] = {}  # labelled metric children, resolved once
+        # labelled metric children (latency histogram, request counter), resolved once per key
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        state = {"status": 500, "started": False}
+        state: dict[str, Any] = {"status": 500, "started": False}
 
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
                 present = {k.lower() for k, _ in message.get("headers", [])}
@@ -153,7 +138,8 @@ def _json_error(err: ApiError) -> JSONResponse:
 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
-    return _json_error(exc)  # type: ignore[arg-type]
+    assert isinstance(exc, ApiError)
+    return _json_error(exc)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -300,32 +286,34 @@ def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = 
     """Build the app. Connections open in the lifespan, so one app object serves one event loop."""
     core = core or config.core()
     settings = settings or config.load(ApiSettings)
-    svc = Services(core=core, settings=settings, metrics=ApiMetrics.create())
+    metrics = ApiMetrics.create()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         # A pooled connection that Redis dropped (a restart) fails its next command: retry it once on a new
         # connection, and PING connections that sat idle, so a restart costs no request beyond those in flight.
-        svc.redis = aioredis.Redis.from_url(
+        redis = aioredis.Redis.from_url(
             core.redis_url, decode_responses=True, socket_timeout=settings.redis_timeout_seconds,
             socket_connect_timeout=settings.redis_timeout_seconds, retry=Retry(NoBackoff(), 1),
             retry_on_error=[RedisConnectionError], health_check_interval=settings.redis_health_check_seconds)
-        svc.store = AsyncRecStore(svc.redis, core.redis_prefix, version_cache_seconds=settings.version_cache_seconds)
-        svc.crawler = CrawlRequester(settings, svc.redis, svc.store, svc.metrics, core.redis_prefix,
-                                     transport=crawler_transport)
+        store = AsyncRecStore(redis, core.redis_prefix, version_cache_seconds=settings.version_cache_seconds)
+        crawler = CrawlRequester(settings, redis, store, metrics, core.redis_prefix, transport=crawler_transport)
         signer = Signer(settings.feedback_secret or secrets.token_urlsafe(32), settings.feedback_token_ttl_seconds)
         if not settings.feedback_secret:
             log.warning("ANIMEREC_API_FEEDBACK_SECRET is not set: feedback tokens are signed with a random key of "
                         "this process (other replicas and restarts will not accept them)")
-        svc.recommender = Recommender(settings, svc.store, svc.metrics, svc.crawler, rng=rng,
-                                      on_cards_loaded=settle_heap, signer=signer)
-        svc.rules = FeedbackRules(settings, svc.store, svc.metrics, signer)
-        svc.feedback = feedback.FeedbackSink(core, settings.feedback_timeout_seconds, settings.retry_after_seconds,
-                                             producer_factory)
+        svc = Services(
+            core=core, settings=settings, metrics=metrics, redis=redis, store=store, crawler=crawler,
+            recommender=Recommender(settings, store, metrics, crawler, rng=rng, on_cards_loaded=settle_heap,
+                                    signer=signer),
+            rules=FeedbackRules(settings, store, metrics, signer),
+            feedback=feedback.FeedbackSink(core, settings.feedback_timeout_seconds, settings.retry_after_seconds,
+                                           producer_factory))
         await warm(svc)
         settle_heap()  # once, after the cards: a background reload (new version) settles through on_cards_loaded
+        app.state.services = svc  # the same object, for in-process inspection (tests); requests use the state
         try:
-            yield
+            yield {"services": svc}
         finally:
             await svc.crawler.close()
             await svc.feedback.close()
@@ -347,10 +335,10 @@ def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = 
         Route("/favicon.ico", web.favicon, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    handlers: dict[Any, Callable] = {ApiError: on_api_error, HTTPException: on_http_error}
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        ApiError: on_api_error, HTTPException: on_http_error}
     handlers.update({cls: on_unavailable for cls in UNAVAILABLE})
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.router.redirect_slashes = False  # no redirects at all: nothing to abuse as an open redirect
-    app.state.services = svc
-    app.add_middleware(Observe, metrics=svc.metrics, headers=security_headers(settings))
+    app.add_middleware(Observe, metrics=metrics, headers=security_headers(settings))
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from animerec.common import config
@@ -10,8 +12,11 @@ from animerec.common.config import ConfigError
 
 from .settings import ApiSettings
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
-def app_factory():
+
+def app_factory() -> Starlette:
     """uvicorn --factory entry (one app per worker process): settings come from the environment."""
     from .app import create_app
     return create_app()
@@ -31,7 +36,8 @@ def api(ctx: click.Context, host: str | None, port: int | None, workers: int | N
         click.echo(table(rows, ["variable", "type", "default", "meaning"]))
         return
     core = ctx.find_root().obj or config.core()
-    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
+    given: dict[str, Any] = {"host": host, "port": port, "workers": workers}
+    overrides = {k: v for k, v in given.items() if v is not None}
     try:
         settings = config.load(ApiSettings, **overrides)
     except ConfigError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -36,8 +36,9 @@ class CrawlError(RuntimeError):
     """The crawler answered, but not with the user's profile."""
 
 
-def crawled_items(payload: Any) -> list[dict[str, Any]]:
+def crawled_items(payload: Any) -> list[Mapping[str, Any]]:
     """The flat items of a /crawl answer: a list, or an object carrying them under "items"."""
+    items: Any
     if isinstance(payload, list):
         items = payload
     elif isinstance(payload, Mapping):
@@ -52,11 +53,15 @@ def crawled_items(payload: Any) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, Mapping)]
 
 
-def user_list(user: str, items: Iterable[Mapping[str, Any]]) -> tuple[bool, bool, list[tuple]]:
+# A crawled list entry: (anime_id, status, score or None, last interaction date or None).
+Entry = tuple[int, str, Any, Any]
+
+
+def user_list(user: str, items: Iterable[Mapping[str, Any]]) -> tuple[bool, bool, list[Entry]]:
     """(profile seen, profile private, list entries) of `user` among crawled items."""
     name = user_field(user)
     found = private = False
-    entries: dict[int, tuple] = {}
+    entries: dict[int, Entry] = {}
     for item in items:
         if user_field(str(item.get("user_name", ""))) != name:
             continue
@@ -70,7 +75,7 @@ def user_list(user: str, items: Iterable[Mapping[str, Any]]) -> tuple[bool, bool
     return found or bool(entries), private, list(entries.values())
 
 
-def recent_completed(entries: Iterable[list], limit: int) -> list[tuple[int, float]]:
+def recent_completed(entries: Iterable[Sequence[Any]], limit: int) -> list[tuple[int, float]]:
     """(anime_id, weight) of the most recently completed anime; watching ones if nothing is completed."""
     rows = [e for e in entries if e[1] == "completed"] or [e for e in entries if e[1] == "watching"]
     # newest interaction first, entries without a date after dated ones, better scores first among equals
@@ -111,14 +116,15 @@ class CrawlRequester:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(settings.crawl_concurrency)
-        self.tasks: set[asyncio.Task] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
 
     def state_key(self, user: str) -> str:
         return f"{self.prefix}api:crawl:{user_field(user)}"
 
     async def request(self, user: str) -> str:
         """Ask for a crawl of `user` unless one is pending, recently done or failed, or the rate is used up."""
-        if self.url is None:
+        url = self.url
+        if url is None:
             return DISABLED
         key = self.state_key(user)
         state = await self.redis.get(key)
@@ -136,19 +142,19 @@ class CrawlRequester:
         if not await self.redis.set(key, REQUESTED, nx=True, ex=self.settings.crawl_dedupe_seconds):
             return PENDING  # another request (or replica) got there first
         self.metrics.crawls.labels(REQUESTED).inc()
-        task = asyncio.create_task(self._crawl(user), name=f"crawl-{user}")
+        task = asyncio.create_task(self._crawl(url, user), name=f"crawl-{user}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return REQUESTED
 
-    async def _crawl(self, user: str) -> None:
+    async def _crawl(self, url: str, user: str) -> None:
         key = self.state_key(user)
         async with self._slots:
             try:
                 if self._client is None:
                     self._client = httpx.AsyncClient(transport=self._transport,
                                                      timeout=self.settings.crawl_timeout_seconds)
-                response = await self._client.post(self.url, json={"urls": [PROFILE_URL.format(user)], "wait": True})
+                response = await self._client.post(url, json={"urls": [PROFILE_URL.format(user)], "wait": True})
                 response.raise_for_status()
                 payload = response.json()
                 if not_found(payload):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any, overload
 
 from animerec.common import contracts
 
@@ -26,7 +27,7 @@ class ApiError(Exception):
         self.message = message
         self.headers = dict(headers or {})
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "status": self.status}}
 
 
@@ -42,6 +43,10 @@ def anime_id(raw: str) -> int:
     return int(raw)
 
 
+@overload
+def int_param(params: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int: ...
+@overload
+def int_param(params: Mapping[str, str], name: str, default: None, lo: int, hi: int) -> int | None: ...
 def int_param(params: Mapping[str, str], name: str, default: int | None, lo: int, hi: int) -> int | None:
     """An optional integer query parameter within [lo, hi]."""
     values = params.getlist(name) if hasattr(params, "getlist") else [params[name]] if name in params else []

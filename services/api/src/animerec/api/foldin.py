@@ -4,6 +4,7 @@ weights published with the version (x·B: each anime on the list lends its neigh
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ STATUS_WEIGHT = {"completed": 1.0, "watching": 0.8, "on_hold": 0.4, "plan_to_wat
 LIKE_WEIGHT = 1.5  # a verified like on our page says more than an old list entry
 
 
-def seed_weights(entries: Iterable[Sequence], liked: Iterable[int] = ()) -> dict[int, float]:
+def seed_weights(entries: Iterable[Sequence[Any]], liked: Iterable[int] = ()) -> dict[int, float]:
     """anime_id -> weight of the user's list entries ([anime_id, status, score|None, ...]) and likes.
 
     Scored entries weigh (score - 5.5) / 4.5, so a 10 pulls neighbours in and a 1 pushes them away; unscored

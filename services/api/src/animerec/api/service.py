@@ -79,7 +79,7 @@ class CardCache:
         self.version: str | None = None
         self.cards: dict[int, dict[str, Any] | None] = {}
         self.complete = False  # every card of `version` is in `cards`
-        self._loading: asyncio.Task | None = None
+        self._loading: asyncio.Task[None] | None = None
         self._hits, self._misses = metrics.cache.labels("cards", "hit"), metrics.cache.labels("cards", "miss")
 
     def _switch(self, view: AsyncRecView, *, background: bool) -> None:
@@ -310,7 +310,7 @@ class Recommender:
         return self._fallback(view, user, n, sample, flt, last_kind, crawl, [])
 
     def _fallback(self, view: AsyncRecView, user: str, n: int, sample: int | None, flt: Filters, kind: str,
-                  crawl: str, picked: list) -> dict[str, Any]:
+                  crawl: str, picked: list[tuple[int, Row, dict[str, Any]]]) -> dict[str, Any]:
         self.metrics.fallbacks.labels(kind).inc()
         message = MESSAGES[crawl].format(user=user, kind=kind)
         if not picked and flt is not DEFAULT:
@@ -318,7 +318,7 @@ class Recommender:
         return self._answer(view, user, n, sample, flt, "fallback", self._items(picked, sample), fallback=kind,
                             crawl=crawl, message=message)
 
-    async def _fold_in(self, view: AsyncRecView, entries: list, liked: list[int], exclude: set[int],
+    async def _fold_in(self, view: AsyncRecView, entries: list[Any], liked: list[int], exclude: set[int],
                        want: int) -> list[Row]:
         """The user's list (newest entries first, at most fold_in_max_entries) and likes, times the version's
         item-item weights."""

@@ -17,6 +17,7 @@ from animerec.common.recstore import NoLiveVersion, VersionGone
 
 from . import errors, filters, openapi
 from .errors import ApiError
+from .state import services
 
 log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -50,7 +51,7 @@ def chips(params: dict[str, str]) -> list[dict[str, Any]]:
 
 
 async def index(request: Request) -> Response:
-    svc = request.app.state.services
+    svc = services(request)
     raw = request.query_params.get("user", "").strip()
     kept = {k: v for k, v in request.query_params.items() if k in filters.NAMES or k == "user"}
     context: dict[str, Any] = {"user": raw, "answer": None, "error": None, "top": PAGE_TOP, "cards": PAGE_CARDS,
@@ -88,7 +89,7 @@ async def index(request: Request) -> Response:
 
 
 async def docs(request: Request) -> Response:
-    s = request.app.state.services.settings
+    s = services(request).settings
     spec = openapi.document(s.default_n, s.max_n)
     operations = [{"method": method.upper(), "path": path, **op}
                   for path, item in spec["paths"].items() for method, op in item.items()]

@@ -38,9 +38,9 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import redis
 
@@ -55,6 +55,7 @@ PARTS = ("meta", *HASHES, *STRINGS)
 HISTORY = 20
 STAGING_TTL = 24 * 3600   # a publish taking longer than a day is broken anyway
 CHUNK = 500               # hash fields per HSET (20 HSETs per pipeline round trip)
+T = TypeVar("T")
 
 
 class Rec(NamedTuple):
@@ -548,7 +549,7 @@ class AsyncRecStore(Keys):
     def forget_cached_version(self) -> None:
         self._cached = None
 
-    async def read(self, fn, *, attempts: int = 3):
+    async def read(self, fn: Callable[[AsyncRecView], Awaitable[T]], *, attempts: int = 3) -> T:
         """Await `fn(view)` on the live version, starting over on a fresh one if it expired meanwhile."""
         for attempt in range(attempts):
             try:
