@@ -8,6 +8,7 @@ text) and one JSON leaves open (duplicate keys, where decoders silently keep the
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,37 +75,33 @@ def _scan(value: Any) -> tuple[int, bool, bool, int]:
             depth = level
             if depth > MAX_DEPTH:
                 break
+        children: Iterable[Any]
         if type(node) is dict:
-            for k, v in node.items():
+            for k in node:  # keys are strings too
                 strings += 1
                 if '"' in k:
                     quote = True
                 if "\x00" in k:
                     nul = True
-                t = type(v)
-                if t is str:
-                    strings += 1
-                    if '"' in v:
-                        quote = True
-                    if "\x00" in v:
-                        nul = True
-                elif t is dict or t is list:
-                    stack.append((v, level + 1))
+            children = node.values()
         elif type(node) is list:
-            for v in node:
-                t = type(v)
-                if t is str:
-                    strings += 1
-                    if '"' in v:
-                        quote = True
-                    if "\x00" in v:
-                        nul = True
-                elif t is dict or t is list:
-                    stack.append((v, level + 1))
-        elif type(node) is str:
-            strings += 1
-            quote = quote or '"' in node
-            nul = nul or "\x00" in node
+            children = node
+        else:
+            if type(node) is str:
+                strings += 1
+                quote = quote or '"' in node
+                nul = nul or "\x00" in node
+            continue
+        for v in children:
+            t = type(v)
+            if t is str:
+                strings += 1
+                if '"' in v:
+                    quote = True
+                if "\x00" in v:
+                    nul = True
+            elif t is dict or t is list:
+                stack.append((v, level + 1))
     return strings, quote, nul, depth
 
 
