@@ -6,7 +6,7 @@ from kafka import KafkaProducer
 
 from animerec.common import contracts
 from animerec.common.contracts import SchemaError
-from animerec.common.kafka import H_PRODUCER, H_SCHEMA, H_TRACE, H_VERSION, EventConsumer, EventProducer, consumer_lag
+from animerec.common.kafka import H_PRODUCER, H_SCHEMA, H_VERSION, EventConsumer, EventProducer, consumer_lag
 from animerec.common.kafka import topic_name as full_topic
 
 pytestmark = pytest.mark.integration
@@ -33,6 +33,15 @@ def drain(consumer, want, timeout=40):
     return got
 
 
+def commit(consumer, events):
+    """Commit past the highest offset of each partition in `events`, as the writers do: commit_offsets."""
+    offsets = {}
+    for e in events:
+        offsets[e.tp] = max(offsets.get(e.tp, -1), e.offset + 1)
+    consumer.commit_offsets(offsets)
+    return offsets
+
+
 @pytest.mark.parametrize("codec", ["none", "gzip", "zstd"])
 def test_round_trip_keys_headers_compression(core_settings, unique, codec):
     name = topic(core_settings, unique + codec)
@@ -43,7 +52,7 @@ def test_round_trip_keys_headers_compression(core_settings, unique, codec):
         msgs.append((f"user{i % 4}", m))
     with EventProducer(core_settings, "test", compression=codec) as producer:
         assert producer.send_all(name, msgs) == 20
-        producer.send(name, msgs[0][1], key="user0", trace_id="trace-1", wait=True)
+        producer.send(name, msgs[0][1], key="user0", headers=[("x-extra", b"one")], wait=True)
     with EventConsumer(core_settings, f"g-{unique}", [name]) as consumer:
         got = drain(consumer, 21)
     assert len(got) == 21
@@ -53,14 +62,15 @@ def test_round_trip_keys_headers_compression(core_settings, unique, codec):
         assert e.headers[H_SCHEMA] == "animelist_entry"
         assert e.headers[H_VERSION] == "1"
         assert e.headers[H_PRODUCER] == "test"
-        assert e.headers[H_TRACE]
     # Keys are kept and one key always lands on one partition.
     by_key = {}
     for e in got:
         by_key.setdefault(e.key, set()).add(e.partition)
     assert set(by_key) == {"user0", "user1", "user2", "user3"}
     assert all(len(p) == 1 for p in by_key.values())
-    assert any(e.headers[H_TRACE] == "trace-1" for e in got)
+    # A caller's extra headers travel next to the three every message carries, and nothing else is added.
+    assert sorted(len(e.headers) for e in got) == [3] * 20 + [4]
+    assert [e.headers["x-extra"] for e in got if "x-extra" in e.headers] == ["one"]
 
 
 def test_invalid_message_never_leaves_the_producer(core_settings, unique):
@@ -88,14 +98,14 @@ def test_commit_then_restart_resumes_from_committed_offset(core_settings, unique
     seen = drain(first, 12)
     # Commit only part of what was read; the rest must come back after a restart.
     done = seen[:12]
-    committed = first.commit(done)
+    committed = commit(first, done)
     first.close()
     # Each partition starts at offset 0, so what is left is everything past the committed offsets.
     assert sum(consumer_lag(core_settings, group, name).values()) == 30 - sum(committed.values())
 
     second = EventConsumer(core_settings, group, [name])
     rest = drain(second, 30 - sum(committed.values()))
-    second.commit(rest)
+    commit(second, rest)
     second.close()
     done_keys = {(e.partition, e.offset) for e in done}
     rest_keys = {(e.partition, e.offset) for e in rest}
@@ -123,7 +133,7 @@ def test_poison_message_is_decoded_with_an_error_and_dead_lettered(core_settings
         with EventProducer(core_settings, "test") as producer:
             for e in got:
                 producer.dead_letter("test.consume", e.error, e.raw, event=e)
-        consumer.commit(got)
+        commit(consumer, got)
     dlq = full_topic(core_settings, "deadletter")
     with EventConsumer(core_settings, f"dlq-{unique}", [dlq]) as consumer:
         letters = [e for e in drain(consumer, 100, timeout=15) if e.value["source_topic"] == name]
@@ -144,7 +154,7 @@ def test_lag_follows_fetch_high_watermark(core_settings, unique):
     lag = consumer_lag(core_settings, group, name)
     assert set(lag) == {0, 1, 2} and sum(lag.values()) == 9
     with EventConsumer(core_settings, group, [name]) as consumer:
-        consumer.commit(drain(consumer, 4, timeout=20)[:4])
+        commit(consumer, drain(consumer, 4, timeout=20)[:4])
     assert sum(consumer_lag(core_settings, group, name).values()) == 5
 
 

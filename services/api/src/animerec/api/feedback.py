@@ -15,7 +15,8 @@ import anyio.to_thread
 
 from animerec.common import contracts
 from animerec.common.config import CoreSettings
-from animerec.common.kafka import EventProducer, now_iso, topic_name
+from animerec.common.kafka import EventProducer, topic_name
+from animerec.common.timefmt import now_iso
 
 from .errors import MAX_ANIME_ID, USER_NAME, USER_NAME_RULE, ApiError
 

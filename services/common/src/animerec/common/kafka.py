@@ -12,10 +12,8 @@ import logging
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
@@ -25,17 +23,13 @@ from kafka.structs import OffsetAndMetadata
 
 from . import contracts, kafka_security
 from .config import CoreSettings
+from .timefmt import now_iso
 
 log = logging.getLogger(__name__)
 
 H_SCHEMA = "animerec-schema"
 H_VERSION = "animerec-schema-version"
 H_PRODUCER = "animerec-producer"
-H_TRACE = "animerec-trace-id"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def topic_name(settings: CoreSettings, key: str) -> str:
@@ -119,7 +113,7 @@ class EventProducer:
         self._producer = KafkaProducer(**options)
 
     def send(self, topic: str, message: dict[str, Any], *, key: str | None, schema: str | None = None,
-             trace_id: str | None = None, wait: bool = False, timeout: float = 30.0, check: bool = True,
+             wait: bool = False, timeout: float = 30.0, check: bool = True,
              headers: Sequence[tuple[str, bytes]] = ()):
         """Validate, key and send one message. `wait` blocks until the broker acknowledged it.
 
@@ -132,7 +126,6 @@ class EventProducer:
             (H_SCHEMA, schema.encode()),
             (H_VERSION, str(contracts.SCHEMA_VERSION).encode()),
             (H_PRODUCER, self.name.encode()),
-            (H_TRACE, (trace_id or uuid.uuid4().hex).encode()),
             *headers,
         ]
         future = self._producer.send(topic, key=key.encode() if key is not None else None,
@@ -306,15 +299,6 @@ class EventConsumer:
             return []
         batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         return [decode(record, self.check) for records in batches.values() for record in records]
-
-    def commit(self, events: Iterable[Event]) -> dict[TopicPartition, int]:
-        """Commit past the highest offset of each partition in `events` (synchronously)."""
-        offsets: dict[TopicPartition, int] = {}
-        for event in events:
-            offsets[event.tp] = max(offsets.get(event.tp, -1), event.offset + 1)
-        if offsets:
-            self._consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
-        return offsets
 
     def close(self) -> None:
         # autocommit is off: closing never commits anything the caller did not commit.
