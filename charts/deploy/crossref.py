@@ -21,7 +21,8 @@ from deploy.render import ROOT, Render
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
 LONG_RUNNING = ("Deployment", "StatefulSet", "DaemonSet")
 # Secrets the chart expects to exist (created by an operator or charts/deploy/dev-secrets.sh), by scenario source.
-EXTERNAL_SECRETS = {"animerec-postgres", "animerec-redis", "animerec-tls", "animerec-kafka", "animerec-kafka-ca"}
+EXTERNAL_SECRETS = {"animerec-postgres", "animerec-redis", "animerec-api-feedback", "animerec-tls", "animerec-kafka",
+                    "animerec-kafka-ca"}
 
 
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:

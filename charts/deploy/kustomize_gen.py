@@ -4,7 +4,8 @@
     python -m deploy.kustomize_gen --check   # fail when they differ from what the chart renders
 
 The base is the chart rendered for external Kafka, PostgreSQL and Redis (Secrets animerec-postgres and
-animerec-redis, created by charts/deploy/dev-secrets.sh or an operator), the ETL as a CronJob and the pipelines
+animerec-redis, and animerec-api-feedback for the API's token key, created by charts/deploy/dev-secrets.sh or an
+operator), the ETL as a CronJob and the pipelines
 submitted to Kubeflow on CPU. Components add the bundled dependencies (deps), KEDA, monitoring; the gpu
 component is hand-written. Helm hook annotations are dropped: kubectl applies the hook Jobs as plain Jobs.
 """
@@ -30,6 +31,7 @@ BASE_VALUES: dict[str, Any] = {
               "replication": {"factor": 1, "minInsyncReplicas": 1}},
     "postgresql": {"deploy": False, "existingSecret": "animerec-postgres"},
     "redis": {"deploy": False, "existingSecret": "animerec-redis"},
+    "api": {"feedbackSecret": {"existingSecret": "animerec-api-feedback"}},  # helm template cannot keep a generated key
     "etl": {"argo": {"enabled": False}},
     "tests": {"enabled": False},  # `helm test` only: kubectl would run the test Pod once, at apply
     "pipelines": {"mode": "kfp", "kfpEndpoint": "http://ml-pipeline.kubeflow.svc:8888",
