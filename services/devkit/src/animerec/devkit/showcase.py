@@ -90,15 +90,18 @@ def render(found: list[Example], width: int = 44) -> Any:
 
     tables = []
     for ex in found:
+        reasons = any(why for _, why in ex.picks)  # the "why" column only when the model gave reasons
         table = Table(box=box.SIMPLE_HEAD, title=f"{ex.user} (loves {ex.genre})", title_justify="left",
                       pad_edge=False, show_edge=False)
         table.add_column(f"{ex.user}'s top rated", no_wrap=True)
         table.add_column("", justify="right")
         table.add_column("picks for them", no_wrap=True)
-        table.add_column("why", no_wrap=True, style="dim")
+        if reasons:
+            table.add_column("why", no_wrap=True, style="dim")
         for i in range(max(len(ex.top_rated), len(ex.picks))):
             title, score = ex.top_rated[i] if i < len(ex.top_rated) else ("", None)
             pick, why = ex.picks[i] if i < len(ex.picks) else ("", "")
-            table.add_row(_cut(title, width), "" if score is None else str(score), _cut(pick, width), _cut(why, 34))
+            row = [_cut(title, width), "" if score is None else str(score), _cut(pick, width)]
+            table.add_row(*row, *([_cut(why, 34)] if reasons else []))
         tables.append(table)
     return Group(*tables)
