@@ -2,7 +2,7 @@
 
 A publish writes a complete new *version* next to the live one, then switches the live pointer and
 schedules the previous version's expiry in one MULTI/EXEC transaction. Every read goes through one
-version (`RecStore.view()`), so a request never mixes two publishes.
+version (`AsyncRecStore.view()`), so a request never mixes two publishes.
 
 Key layout (``P`` is the configured prefix, e.g. ``animerec:``; ``V`` a version id such as
 ``20261120T100000Z-3f9a``; user names are lower-cased because MAL names are case-insensitive)::
@@ -29,7 +29,7 @@ A version's keys carry a staging TTL while they are written, so a publish that d
 nothing behind for long; the switch removes that TTL from the new version and gives the previous one
 `grace_seconds` to live, so readers that picked it up just before the switch can finish. The meta hash
 is the version's marker: a view whose meta hash is gone raises `VersionGone` and the caller re-reads
-the live pointer (`RecStore.read` / `AsyncRecStore.read` do that themselves). The asyncio reader's hot
+the live pointer (`AsyncRecStore.read` does that itself). The asyncio reader's hot
 paths skip the marker when they found data (finding it proves the version is there) and check it on a miss.
 """
 
@@ -38,9 +38,9 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import redis
 
@@ -93,8 +93,10 @@ def decode_similar(raw: str | None, n: int | None = None) -> list[tuple[int, flo
 
 
 def decode_neighbours(raw: str | None) -> tuple[list[int], list[float]] | None:
-    if raw is None:
-        return None
+    return None if raw is None else _neighbour_weights(raw)
+
+
+def _neighbour_weights(raw: str) -> tuple[list[int], list[float]]:
     ids, weights = _loads(raw)
     return ids, weights
 
@@ -118,6 +120,7 @@ class Keys:
     """The key names of the layout above, for a given prefix."""
 
     prefix: str
+    redis: Any  # redis.Redis (publishing) or redis.asyncio.Redis (the API's reader), decoding responses
 
     @property
     def live_key(self) -> str:
@@ -144,16 +147,24 @@ def fresh_list_payload(entries: Iterable[Sequence[Any]]) -> str:
     return _dumps({"fetched_at": datetime.now(UTC).isoformat(timespec="seconds"), "entries": rows})
 
 
-class RecView:
-    """Reads bound to a single version. Raises `VersionGone` when that version has expired."""
+S = TypeVar("S", bound=Keys)
 
-    def __init__(self, store: RecStore, version: str) -> None:
+
+class _Bound(Generic[S]):
+    """What every view shares: bound to one version of one store's layout."""
+
+    def __init__(self, store: S, version: str) -> None:
         self.store = store
         self.version = version
-        self._r = store.redis
+        self._r: Any = store.redis
 
     def key(self, part: str) -> str:
         return self.store.version_key(self.version, part)
+
+
+class RecView(_Bound["RecStore"]):
+    """Blocking reads of one version, for checking what a publish wrote (`animerec publish` and its tests); the
+    API reads through `AsyncRecView`. Raises `VersionGone` when that version has expired."""
 
     def _hget_many(self, part: str, fields: Sequence[str]) -> list[str | None]:
         pipe = self._r.pipeline(transaction=False)
@@ -178,35 +189,10 @@ class RecView:
         (raw,) = self._hget_many("users", [user_field(user)])
         return decode_recs(raw, n)
 
-    def user(self, user: str, n: int | None = None) -> tuple[list[Rec] | None, set[int]]:
-        """Ranked list and seen set in one round trip (what the API needs for one request)."""
-        raw, seen = self._hget_many_multi([("users", user_field(user)), ("seen", user_field(user))])
-        return decode_recs(raw, n), decode_seen(seen)
-
-    def _hget_many_multi(self, pairs: Sequence[tuple[str, str]]) -> list[str | None]:
-        pipe = self._r.pipeline(transaction=False)
-        for part, field in pairs:
-            pipe.hget(self.key(part), field)
-        pipe.exists(self.key("meta"))
-        *values, alive = pipe.execute()
-        if not alive:
-            raise VersionGone(self.version)
-        return values
-
-    def seen(self, user: str) -> set[int]:
-        (raw,) = self._hget_many("seen", [user_field(user)])
-        return decode_seen(raw)
-
     def similar(self, anime_id: int, n: int | None = None) -> list[tuple[int, float]] | None:
         """Most similar anime first (None: the anime has no similar list in this version)."""
         (raw,) = self._hget_many("similar", [str(int(anime_id))])
         return decode_similar(raw, n)
-
-    def similar_many(self, anime_ids: Sequence[int], n: int | None = None) -> dict[int, list[tuple[int, float]]]:
-        if not anime_ids:
-            return {}
-        values = self._hget_many("similar", [str(int(a)) for a in anime_ids])
-        return {int(a): decode_similar(raw, n) for a, raw in zip(anime_ids, values, strict=True) if raw is not None}
 
     def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Cards by anime id; ids without a card are left out."""
@@ -231,19 +217,12 @@ class RecView:
 
 
 class RecStore(Keys):
-    """Publish and read recommendations. `redis_client` must decode responses (`animerec.common.cache.client`).
+    """Publish recommendations (`animerec publish`). `redis_client` must decode responses
+    (`animerec.common.cache.client`)."""
 
-    `version_cache_seconds` > 0 lets a busy reader re-use the live version id for that long instead of
-    reading the pointer on every request; reads still come from one version, and a view on an expired
-    version is retried on the new live one.
-    """
-
-    def __init__(self, redis_client: redis.Redis, prefix: str = "animerec:", *,
-                 version_cache_seconds: float = 0.0) -> None:
+    def __init__(self, redis_client: redis.Redis, prefix: str = "animerec:") -> None:
         self.redis = redis_client
         self.prefix = prefix
-        self.version_cache_seconds = version_cache_seconds
-        self._cached: tuple[str, float] | None = None
 
     # publishing
     def publish(self, user_recs: Mapping[str, Iterable[Sequence[Any]]],
@@ -356,57 +335,17 @@ class RecStore(Keys):
                     break
                 except redis.WatchError:  # another publisher switched meanwhile; retire its version instead
                     continue
-        self._cached = None
 
-    # reading
+    # checking what was published
     def live_version(self) -> str | None:
         return self.redis.get(self.live_key)
 
     def view(self, version: str | None = None) -> RecView:
         """A view on `version` (default: the live one). Raises `NoLiveVersion` before the first publish."""
+        version = version or self.live_version()
         if version is None:
-            now = time.monotonic()
-            cached = self._cached
-            if cached and now - cached[1] < self.version_cache_seconds:
-                version = cached[0]
-            else:
-                version = self.live_version()
-                if version is None:
-                    raise NoLiveVersion("nothing published yet")
-                self._cached = (version, now)
+            raise NoLiveVersion("nothing published yet")
         return RecView(self, version)
-
-    def forget_cached_version(self) -> None:
-        self._cached = None
-
-    def read(self, fn, *, attempts: int = 3):
-        """Run `fn(view)` on the live version, starting over on a fresh one if it expired meanwhile."""
-        for attempt in range(attempts):
-            try:
-                return fn(self.view())
-            except VersionGone:
-                self._cached = None
-                if attempt == attempts - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def user_recs(self, user: str, n: int | None = None) -> list[Rec] | None:
-        return self.read(lambda v: v.user_recs(user, n))
-
-    def similar(self, anime_id: int, n: int | None = None) -> list[tuple[int, float]] | None:
-        return self.read(lambda v: v.similar(anime_id, n))
-
-    def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        return self.read(lambda v: v.cards(ids))
-
-    def popular(self, n: int | None = None) -> list[int]:
-        return self.read(lambda v: v.popular(n))
-
-    def trending(self, n: int | None = None) -> list[int]:
-        return self.read(lambda v: v.trending(n))
-
-    def seen(self, user: str) -> set[int]:
-        return self.read(lambda v: v.seen(user))
 
     # lists crawled on demand (cold start), outside versions
     def put_user_list(self, user: str, entries: Iterable[Sequence[Any]], ttl_seconds: int = 7 * 24 * 3600) -> None:
@@ -418,16 +357,8 @@ class RecStore(Keys):
         return json.loads(raw) if raw else None
 
 
-class AsyncRecView:
-    """`RecView` for asyncio readers (redis.asyncio); the same single-version guarantee."""
-
-    def __init__(self, store: AsyncRecStore, version: str) -> None:
-        self.store = store
-        self.version = version
-        self._r = store.redis
-
-    def key(self, part: str) -> str:
-        return self.store.version_key(self.version, part)
+class AsyncRecView(_Bound["AsyncRecStore"]):
+    """The API's reads of one version (redis.asyncio). Raises `VersionGone` when that version has expired."""
 
     async def _run(self, commands: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
         pipe = self._r.pipeline(transaction=False)
@@ -489,23 +420,21 @@ class AsyncRecView:
             raise VersionGone(self.version)
         return {int(a): json.loads(raw) for a, raw in zip(ids, values, strict=True) if raw is not None}
 
-    async def scan_cards(self, batch: int = 1000):
-        """Every card of the version, a batch at a time (HSCAN: Redis is never blocked by one big reply)."""
-        cursor = 0
-        while True:
-            cursor, values = await self._r.hscan(self.key("cards"), cursor, count=batch)
-            if values:
-                yield {int(a): _loads(raw) for a, raw in values.items()}
-            if not cursor:
-                return
+    def scan_cards(self, batch: int = 1000) -> AsyncIterator[dict[int, Any]]:
+        """Every card of the version, a batch at a time."""
+        return self._scan("cards", _loads, batch)
 
-    async def scan_neighbours(self, batch: int = 1000):
-        """Every item-item weight list of the version, a batch at a time (HSCAN)."""
+    def scan_neighbours(self, batch: int = 1000) -> AsyncIterator[dict[int, tuple[list[int], list[float]]]]:
+        """Every item-item weight list of the version, a batch at a time."""
+        return self._scan("neighbours", _neighbour_weights, batch)
+
+    async def _scan(self, part: str, decode: Callable[[str], T], batch: int) -> AsyncIterator[dict[int, T]]:
+        """A hash part field by field (HSCAN: Redis is never blocked by one big reply), decoded."""
         cursor = 0
         while True:
-            cursor, values = await self._r.hscan(self.key("neighbours"), cursor, count=batch)
+            cursor, values = await self._r.hscan(self.key(part), cursor, count=batch)
             if values:
-                yield {int(a): decode_neighbours(raw) for a, raw in values.items()}
+                yield {int(a): decode(raw) for a, raw in values.items()}
             if not cursor:
                 return
 
@@ -522,7 +451,7 @@ class AsyncRecView:
 
 
 class AsyncRecStore(Keys):
-    """Read-only asyncio counterpart of `RecStore` (plus the on-demand user lists)."""
+    """The API's asyncio reader of what `RecStore` published (plus the on-demand user lists and feedback)."""
 
     def __init__(self, redis_client: Any, prefix: str = "animerec:", *, version_cache_seconds: float = 0.0) -> None:
         self.redis = redis_client
