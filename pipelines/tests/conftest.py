@@ -33,15 +33,22 @@ def small_world():
 
 @pytest.fixture(scope="session")
 def pipeline_runs(world_db, tiny_params, tmp_path_factory) -> dict:
-    """Both pipelines run once on the small world (each run takes a while: they share it)."""
+    """Each pipeline run once on the small world, on first use (a run takes a while: the tests share
+    it, and each test's time limit covers only its own pipeline)."""
     from animerec.pipelines.anime_anime_pipeline import anime_anime_pipeline
     from animerec.pipelines.localrun import run_local
     from animerec.pipelines.user_anime_pipeline import user_anime_pipeline
     root = tmp_path_factory.mktemp("kfp")
-    user_params = {**tiny_params, "excluded_types": ["Music"], "promote_model": "pointwise"}
-    similar_params = {**tiny_params, "excluded_genres": ["Horror"]}
-    return {"user_anime": (run_local(user_anime_pipeline, world_db, user_params, root), user_params),
-            "anime_anime": (run_local(anime_anime_pipeline, world_db, similar_params, root), similar_params)}
+    plans = {"user_anime": (user_anime_pipeline, {**tiny_params, "excluded_types": ["Music"]}),
+             "anime_anime": (anime_anime_pipeline, {**tiny_params, "excluded_genres": ["Horror"]})}
+
+    class Runs(dict):
+        def __missing__(self, name):
+            pipeline, params = plans[name]
+            self[name] = (run_local(pipeline, world_db, params, root), params)
+            return self[name]
+
+    return Runs()
 
 
 @pytest.fixture(scope="session")
