@@ -135,10 +135,12 @@ def sources(ctx, bank, purpose: str, towers: retrieval.Towers | None, side: cand
     positives = ctx.positives[purpose]
     pop = np.asarray(positives.sum(0)).ravel().astype("float32")
     out: dict[str, candidates.Source] = {}
-    for name in names:
-        model = bank.model(name, purpose)
+    def own_rows(model) -> candidates.Source:
         # Each model was fitted on exactly these histories: its own rows are the users' rows.
-        out[name] = lambda u, h, m=model: m.score(u)
+        return lambda u, h: model.score(u)
+
+    for name in names:
+        out[name] = own_rows(bank.model(name, purpose))
     if towers is not None:
         out["two_tower"] = lambda u, h: towers.queries(u, h) @ towers.item_vectors.T
     links = side.franchise
