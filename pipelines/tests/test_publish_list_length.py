@@ -41,7 +41,11 @@ def test_a_published_user_list_holds_300(pg_url, redis_url):
             conn.commit()
         _, payload = publish.publish(url, redis_url, "listlen", grace_seconds=0)
         (name,) = payload.user_recs
-        got = RecStore(cache.client(redis_url), "listlen").view().user_recs(name)
+        view = RecStore(cache.client(redis_url), "listlen").view()
+        got = view.user_recs(name)
         assert got is not None and [r.anime_id for r in got] == unseen[:300]
+        # every published list says which model and run made it
+        meta = view.meta()
+        assert (meta["user_model"], meta["user_run"]) == ("test", "r1") and "similar_model" not in meta
     finally:
         db.drop_database(url)

@@ -38,6 +38,16 @@ class Payload:
     trending: list[int] = field(default_factory=list)
     seen: dict[str, list[int]] = field(default_factory=dict)
     neighbours: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # fold-in weights for the API
+    models: dict[str, str] = field(default_factory=dict)  # pipeline -> the model that made its lists
+
+    def provenance(self) -> dict[str, str]:
+        """What the version's meta records: which run and which model made each part."""
+        out = {}
+        for part, pipeline, run in (("user", "user_anime", self.user_run), ("similar", "anime_anime", self.anime_run)):
+            if run:
+                out[f"{part}_run"] = run
+                out[f"{part}_model"] = self.models.get(pipeline, "")
+        return out
 
 
 def latest_run(conn, pipeline: str, *, promoted_only: bool) -> str | None:
@@ -63,6 +73,10 @@ def gather(pg_url: str, *, user_run: str | None = None, anime_run: str | None = 
                                "`animerec pipeline run user-anime` or `anime-anime` first"
                                + ("" if allow_unpromoted else " (or pass --allow-unpromoted)"))
         p = Payload(user_run=runs["user_anime"], anime_run=runs["anime_anime"])
+        for pipeline, run in runs.items():
+            if run:
+                row = conn.execute("SELECT model FROM models.runs WHERE run_id = %s", (run,)).fetchone()
+                p.models[pipeline] = str(row[0]) if row else ""
         for name, anime_id, score in conn.execute(
                 """SELECT u.user_name, r.anime_id, r.score FROM models.user_recommendations r
                    JOIN processed."user" u USING (user_id) WHERE r.run_id = %s AND r.rank <= %s
@@ -108,7 +122,8 @@ def publish(pg_url: str, redis_url: str, redis_prefix: str, *, grace_seconds: in
     store = RecStore(cache.client(redis_url, socket_timeout=30.0), redis_prefix)
     version = store.publish(user_recs=payload.user_recs, similar=payload.similar, cards=payload.cards,
                             popular=payload.popular, trending=payload.trending, seen=payload.seen,
-                            grace_seconds=grace_seconds, neighbours=payload.neighbours)
+                            grace_seconds=grace_seconds, neighbours=payload.neighbours,
+                            provenance=payload.provenance())
     log.info("published", extra={"version": version, "user_run": payload.user_run, "anime_run": payload.anime_run,
                                  "users": len(payload.user_recs), "similar": len(payload.similar)})
     return version, payload

@@ -9,7 +9,8 @@ Key layout (``P`` is the configured prefix, e.g. ``animerec:``; ``V`` a version 
 
     P rec:live                  string  the live version id
     P rec:history               list    recent version ids, newest first (at most 20)
-    P rec:v:V:meta              hash    version, published_at, users, similar, cards, popular, trending
+    P rec:v:V:meta              hash    version, published_at, users, similar, cards, popular, trending, and
+                                        user_model/user_run, similar_model/anime_run: what made each part
     P rec:v:V:users             hash    user name -> JSON [[anime_id, score, reason|null], ...] best first
     P rec:v:V:seen              hash    user name -> JSON [anime_id, ...]  never to be recommended to the user
                                         (publish drops them from the user's list)
@@ -231,8 +232,12 @@ class RecStore(Keys):
                 popular: Sequence[int], trending: Sequence[int],
                 seen: Mapping[str, Iterable[int]],
                 version: str | None = None, grace_seconds: int = 3600,
-                neighbours: Mapping[int, Iterable[Sequence[Any]]] | None = None) -> str:
+                neighbours: Mapping[int, Iterable[Sequence[Any]]] | None = None,
+                provenance: Mapping[str, str] | None = None) -> str:
         """Write a whole new version, then make it live atomically; returns the version id.
+
+        `provenance` (e.g. user_model, user_run, similar_model, anime_run) goes into the version's meta hash, so
+        every published list says which model and run made it.
 
         `user_recs` values are (anime_id, score) or (anime_id, score, reason) best first; anime in the
         user's `seen` set are dropped here so no reader can return them. `neighbours` (anime_id -> (other anime,
@@ -291,7 +296,7 @@ class RecStore(Keys):
         meta = {"version": version, "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "users": counts["users"], "seen": len(seen_sets), "similar": counts["similar"],
                 "cards": counts["cards"], "neighbours": counts["neighbours"], "popular": len(popular),
-                "trending": len(trending)}
+                "trending": len(trending), **{k: v for k, v in (provenance or {}).items() if k not in ("version",)}}
         pipe.hset(self.version_key(version, "meta"), mapping=meta)
         pipe.expire(self.version_key(version, "meta"), STAGING_TTL)
         pipe.execute()
