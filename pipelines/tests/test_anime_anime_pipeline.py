@@ -52,4 +52,8 @@ def test_compiles_with_gpu_requests_for_training_steps(tmp_path):
     executors = spec["deploymentSpec"]["executors"]
     gpu = {name for name, e in executors.items() if e["container"].get("resources", {}).get("accelerator")}
     assert gpu == {"exec-similar-side"}  # the sentence model encodes the synopses
-    assert set(platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]) == gpu
+    placed = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    # the GPU step gets tolerations and a node selector; the others at most their Secrets (use_secret_as_env)
+    assert gpu <= set(placed)
+    for name, e in placed.items():
+        assert (bool(e.get("tolerations")) and bool(e.get("nodeSelector", {}).get("labels"))) == (name in gpu), name

@@ -142,7 +142,9 @@ def test_gitops_renders_are_stable_with_existing_secrets():
               for objs in generated]
     assert secret[0]["data"] != secret[1]["data"], "generated passwords differ per render (the GitOps problem)"
     flags = ("--set", "postgresql.existingSecret=animerec-postgres", "--set", "redis.existingSecret=animerec-redis",
-             "--set", "postgresql.passwordKey=pw")
+             "--set", "postgresql.passwordKey=pw",
+             # the API's feedback-token key is generated too, unless it comes from a Secret of the user's
+             "--set", "api.feedbackSecret.existingSecret=animerec-api-feedback")
     first, second = render.helm_template(None, *flags), render.helm_template(None, *flags)
     assert first == second and not [o for o in first if o["kind"] == "Secret"]
     pg = next(o for o in first if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "animerec-postgresql")
