@@ -31,7 +31,9 @@ def poison_messages(good: dict) -> list[tuple[str, bytes | None, bytes | None]]:
         ("Infinity", b"k", text.replace('"score": ', '"score": Infinity, "x": ', 1).encode()),
         ("duplicate keys", b"k", text.replace('{"item_type"', '{"anime_id": 3, "item_type"', 1).encode()),
         ("BOM", b"k", b"\xef\xbb\xbf" + text.encode()),
-        ("out-of-range integer", b"k", json.dumps({**good, "anime_id": 2**40}).encode()),
+        ("anime_id beyond the schema", b"k", json.dumps({**good, "anime_id": 2**40}).encode()),
+        # valid for the schema, but out of PostgreSQL integer range: refused by the database
+        ("out-of-range integer", b"k", json.dumps({**good, "num_episodes": 2**40}).encode()),
         ("huge integer", b"k", json.dumps({**good, "favorites_count": 10**30}).encode()),
         ("empty value", b"k", b""),
         ("null value", b"k", None),

@@ -44,7 +44,7 @@ def test_once_lands_everything_rejects_poison_and_commits(land_core, land_settin
     produce(land_core, feedback, key="feedback")
     produce_raw(land_core, [b"{broken", json.dumps({**items[0][1], "anime_id": -4}).encode(),
                             # valid for the schema, but out of PostgreSQL integer range: refused by the database
-                            json.dumps({**items[0][1], "anime_id": 2**40}).encode()])
+                            json.dumps({**items[0][1], "favorites_count": 2**40}).encode()])
     before_landed = m.LANDED.labels("animelist_entry")._value.get()
 
     totals = Writer(land_core, land_settings).run(once=True)
