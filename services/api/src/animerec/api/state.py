@@ -37,6 +37,8 @@ class Services:
 def services(request: Request) -> Services:
     """The started services (Starlette copies the lifespan's state into every request's state)."""
     svc = getattr(request.state, "services", None)
+    if svc is None:  # a host that entered the lifespan itself (app.router.lifespan_context) has no request state
+        svc = getattr(request.app.state, "services", None)
     if not isinstance(svc, Services):
         raise RuntimeError("the app's lifespan has not run: no services for this request")
     return svc
