@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from animerec.common import cache, config, db
+from animerec.common import config, db
 from animerec.common.cli import main
-from animerec.common.recstore import RecStore
+from animerec.devkit import published
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,8 +23,7 @@ def test_publish_writes_the_recorded_lists(world_db, pipeline_runs, redis_url):
     result = _invoke(["publish", "--user-run", user_run, "--anime-run", anime_run, "--list-length", "10"],
                      world_db, redis_url)
     assert result.exit_code == 0, result.output
-    store = RecStore(cache.client(redis_url), config.core({}).redis_prefix)
-    view = store.view()
+    prefix = config.core({}).redis_prefix
     with db.connect(world_db) as conn:
         recs = conn.execute("""SELECT u.user_name, r.anime_id FROM models.user_recommendations r
                                JOIN processed."user" u USING (user_id) WHERE run_id = %s ORDER BY user_name, rank""",
@@ -44,15 +43,23 @@ def test_publish_writes_the_recorded_lists(world_db, pipeline_runs, redis_url):
         recorded.setdefault(name, []).append(anime_id)
         if (name, anime_id) not in listed:  # the pipeline kept plan_to_watch ones; what is served never does
             expected.setdefault(name, []).append(anime_id)
-    for name in list(recorded)[:25]:
-        got = view.user_recs(name)
-        assert [r.anime_id for r in got] == expected.get(name, [])
-        assert not {r.anime_id for r in got} & {a for u, a in listed if u == name}
     first_anime = similar[0][0]
-    assert [a for a, _ in view.similar(first_anime)] == [s for a, s in similar if a == first_anime]
-    assert len(view.cards(list(range(1, n_anime + 1)))) == n_anime
-    assert view.popular() and view.trending()
-    assert int(view.meta()["users"]) == len(recorded)
+
+    async def served(view):
+        lists = {name: await view.user_recs(name) for name in list(recorded)[:25]}
+        return (lists, [a for a, _ in await view.similar(first_anime) or ()],
+                await view.cards(list(range(1, n_anime + 1))), await view.lists())
+
+    lists, similar_first, cards, (popular, trending) = published.read_live(redis_url, prefix, served)
+    for name, recs in lists.items():
+        assert recs is not None, f"{name} has a recorded list but none was published"
+        got = [r.anime_id for r in recs]
+        assert got == expected.get(name, [])
+        assert not set(got) & {a for u, a in listed if u == name}
+    assert similar_first == [s for a, s in similar if a == first_anime]
+    assert len(cards) == n_anime
+    assert popular and trending
+    assert int(published.live_meta(redis_url, prefix)["users"]) == len(recorded)
 
 
 def test_publish_refuses_unpromoted_runs_unless_asked(world_db, redis_url, pipeline_runs):

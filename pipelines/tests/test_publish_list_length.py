@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from animerec.common import cache, db, migrate
+from animerec.common import db, migrate
 from animerec.common.cli import main
-from animerec.common.recstore import RecStore
+from animerec.devkit import published
 from animerec.pipelines import data, publish, settings, synthetic
 
 
@@ -41,11 +41,10 @@ def test_a_published_user_list_holds_300(pg_url, redis_url):
             conn.commit()
         _, payload = publish.publish(url, redis_url, "listlen", grace_seconds=0)
         (name,) = payload.user_recs
-        view = RecStore(cache.client(redis_url), "listlen").view()
-        got = view.user_recs(name)
+        got = published.read_live(redis_url, "listlen", lambda view: view.user_recs(name))
         assert got is not None and [r.anime_id for r in got] == unseen[:300]
         # every published list says which model and run made it
-        meta = view.meta()
+        meta = published.live_meta(redis_url, "listlen")
         assert (meta["user_model"], meta["user_run"]) == ("test", "r1") and "similar_model" not in meta
     finally:
         db.drop_database(url)

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from animerec.common import cache, db, migrate
-from animerec.common.recstore import RecStore
+from animerec.common import db, migrate
+from animerec.devkit import published
 from animerec.pipelines import publish
 
 pytestmark = pytest.mark.integration
@@ -64,17 +64,19 @@ def test_publish_run_refreshes_its_part_and_keeps_the_other(models_db, redis_url
     monkeypatch.setenv("ANIMEREC_POSTGRES_URL", models_db)
     monkeypatch.setenv("ANIMEREC_REDIS_URL", redis_url)
     monkeypatch.setenv("ANIMEREC_REDIS_PREFIX", PREFIX)
-    store = RecStore(cache.client(redis_url), PREFIX)
+
+    async def served(view):
+        recs = await view.user_recs("ann")
+        return view.version, [a for a, _ in await view.similar(1) or ()], [r.anime_id for r in recs or ()]
+
     _run(models_db, "anime_anime", "a1", True, [(1, 1, 2)])
     first = publish.publish_run("anime_anime", "a1", grace_seconds=0)
-    view = store.view()
-    assert view.version == first and [a for a, _ in view.similar(1)] == [2] and not view.user_recs("ann")
+    assert published.read_live(redis_url, PREFIX, served) == (first, [2], [])
     _run(models_db, "user_anime", "u1", True, [(7, 1, 2), (7, 2, 3)])
     second = publish.publish_run("user_anime", "u1", grace_seconds=0)
-    view = store.view()
-    assert view.version == second != first
-    assert [r.anime_id for r in view.user_recs("ann")] == [2, 3]
-    assert [a for a, _ in view.similar(1)] == [2], "the similar lists of the promoted anime run are kept"
+    version, similar, recs = published.read_live(redis_url, PREFIX, served)
+    assert version == second != first and recs == [2, 3]
+    assert similar == [2], "the similar lists of the promoted anime run are kept"
     with pytest.raises(publish.PublishError, match="no anime_anime run 'u1'"):
         publish.publish_run("anime_anime", "u1")
 

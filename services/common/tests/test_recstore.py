@@ -1,12 +1,12 @@
-import asyncio
+import json
 import threading
 import time
 
 import pytest
-import redis.asyncio as aioredis
 
 from animerec.common import cache
-from animerec.common.recstore import AsyncRecStore, NoLiveVersion, Rec, RecStore, VersionGone
+from animerec.common.recstore import NoLiveVersion, Rec, RecStore, VersionGone
+from animerec.devkit import published
 
 pytestmark = pytest.mark.integration
 
@@ -20,13 +20,11 @@ def store(redis_url):
 
 def read(redis_url, fn, **options):
     """`await fn(reader)` with the API's reader (AsyncRecStore over redis.asyncio) on a fresh event loop."""
-    async def run():
-        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
-        try:
-            return await fn(AsyncRecStore(client, "t:", **options))
-        finally:
-            await client.aclose()
-    return asyncio.run(run())
+    return published.read(redis_url, "t:", fn, **options)
+
+
+def live(store):
+    return store.redis.get(store.live_key)
 
 
 def world(i: int = 0):
@@ -42,14 +40,14 @@ def world(i: int = 0):
 
 
 def test_before_first_publish(redis_url, store):
-    assert store.live_version() is None
+    assert live(store) is None
     with pytest.raises(NoLiveVersion):
         read(redis_url, lambda reader: reader.view())
 
 
 def test_publish_and_read_every_part(redis_url, store):
     version = store.publish(**world(), version="v1")
-    assert version == "v1" and store.live_version() == "v1"
+    assert version == "v1" and live(store) == "v1"
 
     async def every_part(reader):
         view = await reader.view()
@@ -78,7 +76,7 @@ def test_switch_retires_previous_version_after_grace(redis_url, store):
     store.publish(**world(0), version="v1")
     store.publish(**world(1), version="v2", grace_seconds=100)
     r = store.redis
-    assert store.live_version() == "v2"
+    assert live(store) == "v2"
     assert r.ttl(store.version_key("v2", "users")) == -1  # the live version never expires
     assert 0 < r.ttl(store.version_key("v1", "users")) <= 100
 
@@ -109,7 +107,7 @@ def test_half_written_version_is_invisible_and_expires(redis_url, store):
     store.publish(**world(0), version="v1")
     # a publisher that died after writing part of v2: nothing points at it and it carries a TTL
     store._write_hash(store.version_key("v2", "users"), [("alice", "[[5,1.0,null]]")])
-    assert store.live_version() == "v1"
+    assert live(store) == "v1"
     assert read(redis_url, lambda reader: reader.read(lambda v: v.user_recs("alice")))[0].anime_id == 10
     assert store.redis.ttl(store.version_key("v2", "users")) > 0
 
@@ -117,7 +115,7 @@ def test_half_written_version_is_invisible_and_expires(redis_url, store):
 def test_large_publish_is_chunked(redis_url, store):
     users = {f"user{i}": [(j + 1, 1.0 / (j + 1)) for j in range(20)] for i in range(3000)}
     version = store.publish(users, {}, {}, [], [], {}, version="big")
-    assert store.view(version).meta()["users"] == "3000"
+    assert store.redis.hget(store.version_key(version, "meta"), "users") == "3000"
     assert store.redis.hlen(store.version_key("big", "users")) == 3000
     assert read(redis_url, lambda reader: reader.read(lambda v: v.user_recs("user2999", 3))) == [
         Rec(1, 1.0), Rec(2, 0.5), Rec(3, 1 / 3)]
@@ -189,17 +187,16 @@ def test_async_reader_drops_a_cached_version_that_expired(redis_url, store):
         await reader.put_user_list("NewUser", [(5, "completed", 9, "2026-01-01T00:00:00Z"), (6, "watching")])
         fresh = await reader.user_list("newuser")
         assert fresh["entries"] == [[5, "completed", 9, "2026-01-01T00:00:00Z"], [6, "watching", None, None]]
-        assert store.user_list("newuser") == fresh
+        assert json.loads(store.redis.get(store.fresh_list_key("newuser"))) == fresh
 
     read(redis_url, scenario, version_cache_seconds=60)
 
 
 def test_missing_card_values_are_null_and_neighbours_round_trip(store):
     import orjson
-    store.publish({}, {}, {1: {"title": "A", "age_rating": float("nan")}}, [1], [1], {},
-                  neighbours={1: [(2, 0.5), (3, 0.25)]})
-    view = store.view()
-    raw = store.redis.hget(view.key("cards"), "1")
+    version = store.publish({}, {}, {1: {"title": "A", "age_rating": float("nan")}}, [1], [1], {},
+                            neighbours={1: [(2, 0.5), (3, 0.25)]})
+    raw = store.redis.hget(store.version_key(version, "cards"), "1")
     assert orjson.loads(raw) == {"title": "A", "age_rating": None}  # strict JSON: NaN would break every reader
-    assert orjson.loads(store.redis.hget(view.key("neighbours"), "1")) == [[2, 3], [0.5, 0.25]]
-    assert store.redis.hget(view.key("meta"), "neighbours") == "1"
+    assert orjson.loads(store.redis.hget(store.version_key(version, "neighbours"), "1")) == [[2, 3], [0.5, 0.25]]
+    assert store.redis.hget(store.version_key(version, "meta"), "neighbours") == "1"

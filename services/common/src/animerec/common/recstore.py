@@ -41,7 +41,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import redis
 
@@ -146,75 +146,6 @@ def fresh_list_payload(entries: Iterable[Sequence[Any]]) -> str:
     rows = [[int(e[0]), str(e[1]), None if len(e) < 3 or e[2] is None else int(e[2]),
              e[3] if len(e) > 3 else None] for e in entries]
     return _dumps({"fetched_at": datetime.now(UTC).isoformat(timespec="seconds"), "entries": rows})
-
-
-S = TypeVar("S", bound=Keys)
-
-
-class _Bound(Generic[S]):
-    """What every view shares: bound to one version of one store's layout."""
-
-    def __init__(self, store: S, version: str) -> None:
-        self.store = store
-        self.version = version
-        self._r: Any = store.redis
-
-    def key(self, part: str) -> str:
-        return self.store.version_key(self.version, part)
-
-
-class RecView(_Bound["RecStore"]):
-    """Blocking reads of one version, for checking what a publish wrote (`animerec publish` and its tests); the
-    API reads through `AsyncRecView`. Raises `VersionGone` when that version has expired."""
-
-    def _hget_many(self, part: str, fields: Sequence[str]) -> list[str | None]:
-        pipe = self._r.pipeline(transaction=False)
-        pipe.hmget(self.key(part), list(fields))
-        pipe.exists(self.key("meta"))
-        values, alive = pipe.execute()
-        if not alive:
-            raise VersionGone(self.version)
-        return values
-
-    def _get(self, part: str) -> str | None:
-        pipe = self._r.pipeline(transaction=False)
-        pipe.get(self.key(part))
-        pipe.exists(self.key("meta"))
-        value, alive = pipe.execute()
-        if not alive:
-            raise VersionGone(self.version)
-        return value
-
-    def user_recs(self, user: str, n: int | None = None) -> list[Rec] | None:
-        """The user's ranked list (None: the user is not in this version)."""
-        (raw,) = self._hget_many("users", [user_field(user)])
-        return decode_recs(raw, n)
-
-    def similar(self, anime_id: int, n: int | None = None) -> list[tuple[int, float]] | None:
-        """Most similar anime first (None: the anime has no similar list in this version)."""
-        (raw,) = self._hget_many("similar", [str(int(anime_id))])
-        return decode_similar(raw, n)
-
-    def cards(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """Cards by anime id; ids without a card are left out."""
-        if not ids:
-            return {}
-        values = self._hget_many("cards", [str(int(a)) for a in ids])
-        return {int(a): json.loads(raw) for a, raw in zip(ids, values, strict=True) if raw is not None}
-
-    def popular(self, n: int | None = None) -> list[int]:
-        raw = self._get("popular")
-        return json.loads(raw)[:n] if raw else []
-
-    def trending(self, n: int | None = None) -> list[int]:
-        raw = self._get("trending")
-        return json.loads(raw)[:n] if raw else []
-
-    def meta(self) -> dict[str, str]:
-        meta = self._r.hgetall(self.key("meta"))
-        if not meta:
-            raise VersionGone(self.version)
-        return meta
 
 
 class RecStore(Keys):
@@ -341,29 +272,22 @@ class RecStore(Keys):
                 except redis.WatchError:  # another publisher switched meanwhile; retire its version instead
                     continue
 
-    # checking what was published
-    def live_version(self) -> str | None:
-        return self.redis.get(self.live_key)
-
-    def view(self, version: str | None = None) -> RecView:
-        """A view on `version` (default: the live one). Raises `NoLiveVersion` before the first publish."""
-        version = version or self.live_version()
-        if version is None:
-            raise NoLiveVersion("nothing published yet")
-        return RecView(self, version)
-
     # lists crawled on demand (cold start), outside versions
     def put_user_list(self, user: str, entries: Iterable[Sequence[Any]], ttl_seconds: int = 7 * 24 * 3600) -> None:
         """Store a freshly crawled list: (anime_id, status, score|None, last_interaction_date|None) rows."""
         self.redis.set(self.fresh_list_key(user), fresh_list_payload(entries), ex=ttl_seconds)
 
-    def user_list(self, user: str) -> dict[str, Any] | None:
-        raw = self.redis.get(self.fresh_list_key(user))
-        return json.loads(raw) if raw else None
 
-
-class AsyncRecView(_Bound["AsyncRecStore"]):
+class AsyncRecView:
     """The API's reads of one version (redis.asyncio). Raises `VersionGone` when that version has expired."""
+
+    def __init__(self, store: AsyncRecStore, version: str) -> None:
+        self.store = store
+        self.version = version
+        self._r: Any = store.redis
+
+    def key(self, part: str) -> str:
+        return self.store.version_key(self.version, part)
 
     async def _run(self, commands: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
         pipe = self._r.pipeline(transaction=False)
