@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from animerec.common.texttable import table
+
 from .settings import BASELINES, PipelineSettings
 
 log = logging.getLogger(__name__)
@@ -134,10 +136,7 @@ def text_table(results: list[Result], k: int) -> str:
     headers = ["model", "baseline", *(h for h, _ in cols), "users", "seconds"]
     rows = [[r.model, "yes" if r.baseline else "no", *(_cell(r, key) for _, key in cols),
              str(r.metrics.get("users", "")), f"{r.seconds:.1f}"] for r in results]
-    widths = [max(len(x) for x in col) for col in zip(headers, *rows, strict=True)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [headers, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return table(rows, headers)
 
 
 def markdown_table(results: list[Result], k: int) -> str:

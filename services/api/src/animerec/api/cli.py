@@ -31,7 +31,7 @@ def app_factory() -> Starlette:
 def api(ctx: click.Context, host: str | None, port: int | None, workers: int | None, print_settings: bool) -> None:
     """Serve recommendations, the web page, /metrics, /healthz and /readyz over HTTP."""
     if print_settings:
-        from animerec.common.cli import table
+        from animerec.common.texttable import table
         rows = [[r["variable"], r["type"], r["default"], r["help"]] for r in config.describe(ApiSettings)]
         click.echo(table(rows, ["variable", "type", "default", "meaning"]))
         return

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 import click
@@ -12,14 +11,7 @@ import click
 from . import config, kafka, migrate
 from . import log as logsetup
 from .config import ConfigError, CoreSettings
-
-
-def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
-    cells = [headers, *[[("" if c is None else str(c)) for c in row] for row in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+from .texttable import table
 
 
 class PluginGroup(click.Group):

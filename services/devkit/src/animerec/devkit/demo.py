@@ -20,7 +20,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -28,10 +27,11 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 
 from animerec.common.config import CoreSettings
+from animerec.common.texttable import table
 
 from . import tansu
 from .console import LineReporter, Reporter, StageHandle
-from .processes import core_env
+from .processes import core_env, mirror_crawler
 from .processes import stop as stop_process
 
 
@@ -87,9 +87,6 @@ def _tail(path: Path, lines: int = 25) -> str:
     except OSError:
         return ""
     return "\n".join(text.strip().splitlines()[-lines:])
-
-
-SEED_VISITS = 8  # concurrent visits of the recently-online page per seeding round
 
 
 @dataclass
@@ -274,16 +271,12 @@ class Flow:
             row.update(total=self.users, detail="crawler service starting")
             crawler = self.urls.get("crawler") or self.start_crawler_service()
             rounds = 0
-            # users.php shows 20 recently online users, others on each visit, and has no next page: so
-            # several visits at once per round (the service crawls them concurrently), not one long chain.
-            with ThreadPoolExecutor(SEED_VISITS) as pool:
-                while (found := self.count("profile_schedule")) < self.users and rounds < 100:
-                    row.update(done=min(found, self.users), detail="reading MAL's recently online users")
-                    for status, body in pool.map(lambda _: http("POST", f"{crawler}/seed/profile/recent",
-                                                                {"pages": 1}), range(SEED_VISITS)):
-                        if status != 200:
-                            raise FlowError(f"seed/profile/recent answered {status}: {body}")
-                    rounds += 1
+            while (found := self.count("profile_schedule")) < self.users and rounds < 100:
+                row.update(done=min(found, self.users), detail="reading MAL's recently online users")
+                status, body = http("POST", f"{crawler}/seed/profile/recent", {"pages": 10})
+                if status != 200:
+                    raise FlowError(f"seed/profile/recent answered {status}: {body}")
+                rounds += 1
             status, body = http("POST", f"{crawler}/seed/anime/top", {"pages": 2})
             if status != 200:
                 raise FlowError(f"seed/anime/top answered {status}: {body}")
@@ -416,10 +409,9 @@ class Flow:
         self.system.run("land-drain", ["land", "--once"], timeout=timeout)
 
     def table(self) -> str:
-        lines = [f"{'stage':<22} {'rows':>9} {'seconds':>8}  items", "-" * 100]
-        lines += [f"{s.name:<22} {s.rows:>9,} {s.seconds:>8.1f}  {s.items[:60]}" for s in self.stages]
-        lines.append(f"{'total':<22} {'':>9} {sum(s.seconds for s in self.stages):>8.1f}")
-        return "\n".join(lines)
+        rows = [[s.name, f"{s.rows:,}", f"{s.seconds:.1f}", s.items[:60]] for s in self.stages]
+        rows.append(["total", "", f"{sum(s.seconds for s in self.stages):.1f}", ""])
+        return table(rows, ["stage", "rows", "seconds", "items"], right=(1, 2))
 
 
 def environment(core: CoreSettings, **extra: str) -> dict[str, str]:
@@ -429,14 +421,10 @@ def environment(core: CoreSettings, **extra: str) -> dict[str, str]:
         "TF_USE_LEGACY_KERAS": "1",
         # TensorFlow: no oneDNN / CPU-feature notes, no CUDA probing on a machine without a GPU.
         "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
-        # The mirror is ours: no politeness delay, no robots wait, few retries.
-        "ANIMEREC_CRAWLER_MAL_DELAY_S": "0", "ANIMEREC_CRAWLER_AUTOTHROTTLE": "false",
-        "ANIMEREC_CRAWLER_CONCURRENT_REQUESTS": "16", "ANIMEREC_CRAWLER_CONCURRENT_PER_HOST": "16",
-        "ANIMEREC_CRAWLER_JIKAN_RATE_PER_S": "0", "ANIMEREC_CRAWLER_JIKAN_RATE_PER_MIN": "0",
-        "ANIMEREC_CRAWLER_MAL_RATE_PER_MIN": "0",
-        "ANIMEREC_CRAWLER_MAX_PAGES_PER_CHAIN": "2", "ANIMEREC_CRAWLER_BACKOFF_BASE_S": "0.2",
-        "ANIMEREC_CRAWLER_MAX_INFLIGHT": "16",
     })
+    # No rate limits at all, and short paged chains: the demo crawls a thousand users in minutes.
+    env.update(mirror_crawler(concurrent_requests=16, concurrent_per_host=16, jikan_rate_per_s=0, jikan_rate_per_min=0,
+                              max_pages_per_chain=2, max_inflight=16))
     if not _has_gpu():
         env.setdefault("CUDA_VISIBLE_DEVICES", "")
     env.update(extra)

@@ -68,20 +68,22 @@ def core_env(core: CoreSettings) -> dict[str, str]:
     }
 
 
+def mirror_crawler(**crawler: object) -> dict[str, str]:
+    """ANIMEREC_CRAWLER_* for crawling the offline mirror: it is ours, so no politeness delay, no throttling and a
+    quick retry; `crawler` (setting names in lower case) on top."""
+    fast: dict[str, object] = {"mal_delay_s": 0, "autothrottle": "false", "mal_rate_per_min": 0,
+                               "backoff_base_s": 0.2}
+    return {f"ANIMEREC_CRAWLER_{k.upper()}": str(v) for k, v in {**fast, **crawler}.items()}
+
+
 def crawler_env(settings: CoreSettings, mirror_url: str, **crawler: object) -> dict[str, str]:
     """Environment of a crawler process: the test's Kafka / PostgreSQL / Redis, requests to the mirror, fast pacing."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANIMEREC_")}
     env.update(core_env(settings))
-    env.update({
-        "ANIMEREC_CRAWLER_MAL_BASE_URL": mirror_url, "ANIMEREC_CRAWLER_JIKAN_BASE_URL": mirror_url + "/v4",
-        "ANIMEREC_CRAWLER_MAL_DELAY_S": "0", "ANIMEREC_CRAWLER_AUTOTHROTTLE": "false",
-        "ANIMEREC_CRAWLER_CONCURRENT_PER_HOST": "4", "ANIMEREC_CRAWLER_JIKAN_RATE_PER_S": "50",
-        "ANIMEREC_CRAWLER_JIKAN_RATE_PER_MIN": "3000", "ANIMEREC_CRAWLER_BACKOFF_BASE_S": "0.2",
-        "ANIMEREC_CRAWLER_MAL_RATE_PER_MIN": "0",
-        "ANIMEREC_CRAWLER_BACKOFF_MAX_S": "2", "ANIMEREC_CRAWLER_BOOKKEEPING_FLUSH_S": "0.2",
-        "ANIMEREC_CRAWLER_SHUTDOWN_GRACE_S": "10",
-    })
-    env.update({f"ANIMEREC_CRAWLER_{k.upper()}": str(v) for k, v in crawler.items()})
+    tests: dict[str, object] = {"mal_base_url": mirror_url, "jikan_base_url": mirror_url + "/v4",
+                                "concurrent_per_host": 4, "jikan_rate_per_s": 50, "jikan_rate_per_min": 3000,
+                                "backoff_max_s": 2, "bookkeeping_flush_s": 0.2, "shutdown_grace_s": 10}
+    env.update(mirror_crawler(**{**tests, **crawler}))
     return env
 
 

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from animerec.common.cli import table
 from animerec.common.datasets import repo_dir
+from animerec.common.texttable import table
 
 BASELINE = "typecheck-baseline.json"
 _ERROR = re.compile(r"^(?P<path>[^:\s]+\.py):\d+(?::\d+)?: error: ")
