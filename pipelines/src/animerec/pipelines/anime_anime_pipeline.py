@@ -16,9 +16,9 @@ import sys
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Markdown, Metrics, Output
 
-from animerec.pipelines.components import IMAGE, configure, on_gpu, with_secrets
+from animerec.pipelines.components import IMAGE, configure, on_gpu
 from animerec.pipelines.settings import load as load_settings
-from animerec.pipelines.shared_components import extract_world, publish_lists, record_run, split_world
+from animerec.pipelines.shared_components import extract_and_split, record_and_publish
 
 NAME = "animerec-anime-anime"
 
@@ -58,22 +58,13 @@ def final_similar(world: Input[Dataset], splits: Input[Dataset], side: Input[Dat
 @dsl.pipeline(name=NAME, description="Similar anime: tuned baselines and a tuned blend with franchise and synopsis "
                                      "features; the best on validation is published")
 def anime_anime_pipeline(pg_url: str = "", params: dict = load_settings().params(), publish: bool = False) -> str:
-    world = with_secrets(configure(extract_world(pg_url=pg_url), "extract"))
-    splits = configure(split_world(world=world.outputs["world"], params=params), "split")
-    common = {"world": world.outputs["world"], "splits": splits.outputs["splits"], "params": params}
+    common = extract_and_split(pg_url, params)
     side = on_gpu(configure(similar_side(**common), "side data"))
     models = configure(similar_models(side=side.outputs["side"], **common), "baselines and blend")
     compared = configure(compare_similar(results=models.outputs["results"], params=params), "compare")
     final = configure(final_similar(side=side.outputs["side"], results=models.outputs["results"],
                                     decision=compared.outputs["decision"], **common), "similar anime lists")
-    recorded = with_secrets(configure(record_run(
-        pg_url=pg_url, pipeline="anime_anime", params=params, lists=final.outputs["lists"],
-        report=compared.outputs["report"], decision=compared.outputs["decision"]), "record run"))
-    # Cluster runs publish here (publish=True from the chart); pg_url and the Redis URL come from Secrets.
-    with_secrets(configure(publish_lists(pipeline="anime_anime", run_id=recorded.output,
-                                         promoted=compared.outputs["Output"], enabled=publish),
-                           "publish"), redis=True)
-    return recorded.output
+    return record_and_publish("anime_anime", pg_url, params, final.outputs["lists"], compared, publish).output
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ import sys
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
 
-from animerec.pipelines.components import IMAGE, configure, on_gpu, with_secrets
+from animerec.pipelines.components import IMAGE, configure, on_gpu
 from animerec.pipelines.settings import load as load_settings
-from animerec.pipelines.shared_components import extract_world, publish_lists, record_run, split_world
+from animerec.pipelines.shared_components import extract_and_split, record_and_publish
 
 NAME = "animerec-user-anime"
 
@@ -92,9 +92,7 @@ def final_lists(world: Input[Dataset], splits: Input[Dataset], params: dict, dec
 @dsl.pipeline(name=NAME, description="TFRS retrieval + multi-source candidates ranked by a TFRS listwise ranker, "
                                      "evaluated against five baselines tuned on validation")
 def user_anime_pipeline(pg_url: str = "", params: dict = load_settings().params(), publish: bool = False) -> str:
-    world = with_secrets(configure(extract_world(pg_url=pg_url), "extract"))
-    splits = configure(split_world(world=world.outputs["world"], params=params), "split")
-    common = {"world": world.outputs["world"], "splits": splits.outputs["splits"], "params": params}
+    common = extract_and_split(pg_url, params)
     base = configure(train_baselines(**common), "baselines")
     model = on_gpu(configure(train_retrieval(**common), "train retrieval"))
     ranker = on_gpu(configure(train_ranker(baselines=base.outputs["results"], model=model.outputs["model"], **common),
@@ -104,15 +102,7 @@ def user_anime_pipeline(pg_url: str = "", params: dict = load_settings().params(
     final = configure(final_lists(decision=compared.outputs["decision"], baselines=base.outputs["recs"],
                                   retrieval=model.outputs["model"], ranker=ranker.outputs["ranked"], **common),
                       "final filter")
-    # The run is recorded whatever the decision; `animerec publish` only takes promoted runs.
-    recorded = with_secrets(configure(record_run(
-        pg_url=pg_url, pipeline="user_anime", params=params, lists=final.outputs["lists"],
-        report=compared.outputs["report"], decision=compared.outputs["decision"]), "record run"))
-    # Cluster runs publish here (publish=True from the chart); pg_url and the Redis URL come from Secrets.
-    with_secrets(configure(publish_lists(pipeline="user_anime", run_id=recorded.output,
-                                         promoted=compared.outputs["Output"], enabled=publish),
-                           "publish"), redis=True)
-    return recorded.output
+    return record_and_publish("user_anime", pg_url, params, final.outputs["lists"], compared, publish).output
 
 
 if __name__ == "__main__":
