@@ -204,3 +204,16 @@ def test_links_are_canonical_and_exclude_self(mal_fixtures: Path) -> None:
     anime = parse("https://myanimelist.net/anime/1", (mal_fixtures / MD / "1/details.html").read_bytes())
     assert "https://myanimelist.net/anime/1" not in anime.links
     assert all("/anime/producer" not in link and "/anime/genre" not in link for link in anime.links)
+
+
+def test_the_page_names_its_anime_when_the_url_does_not(mal_fixtures: Path, valid) -> None:
+    # MyAnimeList-Database/1/details.html fetched under a URL without the id: og:url / the canonical link give it
+    body = (mal_fixtures / MD / "1/details.html").read_bytes()
+    url = "https://myanimelist.net/anime.php?id=one"
+    info = valid(parse(url, body, page_type="anime", crawled_at=AT)).items[0]
+    assert (info["anime_id"], info["title"]) == (1, "Cowboy Bebop")
+    # the same page without them: one clear error
+    bare = body.replace(b'<link href="https://myanimelist.net/anime/1/Cowboy_Bebop" rel="canonical"/>', b"")
+    bare = bare.replace(b'<meta content="https://myanimelist.net/anime/1/Cowboy_Bebop" property="og:url"/>', b"")
+    with pytest.raises(ParseError, match="no anime id in the URL or the page"):
+        parse(url, bare, page_type="anime", crawled_at=AT)

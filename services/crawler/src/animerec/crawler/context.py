@@ -1,5 +1,5 @@
 """What every crawler of one process shares: sink, bookkeeping, the shared dupefilter, rate limiters
-and the jobs in flight. Spiders carry it (`spider.shared`); middlewares and pipelines reach it there."""
+and the jobs in flight. Spiders carry it (`spider.shared`); middlewares and the item sink reach it there."""
 
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ import datetime as dt
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import lxml.html
 from lxml import etree
@@ -17,6 +18,7 @@ from animerec.crawler import urls
 from animerec.crawler.parsers.values import clean, iso_z
 
 STATUSES = ("ok", "private", "not_found", "empty")
+T = TypeVar("T")
 
 
 @dataclass
@@ -118,6 +120,21 @@ def user_of(href: str | None) -> str | None:
         return None
     m = PROFILE_HREF.match(href.strip())
     return m.group(1) if m else None
+
+
+def subject(ctx: Ctx, what: str, from_url: Callable[[str], T | None], doc: Any = None,
+            from_link: Callable[[str], T | None] | None = None) -> T:
+    """What the page is about (an anime id, a user name): read from its URL, else (an HTML page) from the page's
+    own og:url or canonical link; a ParseError naming `what` when neither has it."""
+    found = from_url(ctx.url)
+    if found is None and doc is not None and from_link is not None:
+        for href in doc.xpath('//meta[@property="og:url"]/@content | //link[@rel="canonical"]/@href'):
+            found = from_link(href)
+            if found:
+                break
+    if found is None:
+        raise ctx.fail(f"no {what} in the URL" + (" or the page" if doc is not None else ""))
+    return found
 
 
 def html(ctx: Ctx, body: bytes) -> etree._Element:

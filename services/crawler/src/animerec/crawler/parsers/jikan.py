@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from animerec.crawler import urls
-from animerec.crawler.parsers.base import USER_NAME, Ctx, anime_id_of, json_body, user_of
+from animerec.crawler.parsers.base import USER_NAME, Ctx, anime_id_of, json_body, subject, user_of
 from animerec.crawler.parsers.mal_anime import SEASONS
 from animerec.crawler.parsers.values import date_or_none, iso_or_none, to_float, to_int
 
@@ -56,10 +56,7 @@ def _relation(text: str | None) -> str | None:
 
 
 def _anime_id(ctx: Ctx) -> int:
-    aid = urls.anime_id_from_url(ctx.url)
-    if aid is None:
-        raise ctx.fail("no anime id in the URL")
-    return aid
+    return subject(ctx, "anime id", urls.anime_id_from_url)
 
 
 def _relations(ctx: Ctx, aid: int, groups) -> None:
@@ -118,21 +115,24 @@ def anime_stats(ctx: Ctx, body: bytes) -> None:
              total_count=to_int(data.get("total")), **scores)
 
 
-def _list(ctx: Ctx, body: bytes) -> tuple[list | None, dict]:
+def _entries(ctx: Ctx, body: bytes, *, paged: bool = False) -> list:
+    """The entries of a list response (none for a 404); a paged one that had any also links its next page."""
     data, doc = _data(ctx, body)
     if data is None:
-        return None, doc
+        return []
     if not isinstance(data, list):
         raise ctx.fail(f"expected a list under 'data', got {type(data).__name__}")
     if not data:
         ctx.page.status = "empty"
-    return data, doc
+    elif paged:
+        _next_page(ctx, doc)
+    return data
 
 
 def anime_userrecs(ctx: Ctx, body: bytes) -> None:
-    data, _ = _list(ctx, body)
+    data = _entries(ctx, body)
     aid = _anime_id(ctx)
-    for rec in data or ():
+    for rec in data:
         target = to_int((rec.get("entry") or {}).get("mal_id"))
         if target and target != aid:
             ctx.item("anime_recommendation", anime_id=aid, recommended_anime_id=target,
@@ -146,9 +146,9 @@ def _score(value) -> int | None:
 
 
 def anime_reviews(ctx: Ctx, body: bytes) -> None:
-    data, doc = _list(ctx, body)
+    data = _entries(ctx, body, paged=True)
     aid = _anime_id(ctx)
-    for review in data or ():
+    for review in data:
         rid = to_int(review.get("mal_id"))
         user = (review.get("user") or {}).get("username")
         if not rid or not isinstance(user, str) or not USER_NAME.match(user):
@@ -164,24 +164,19 @@ def anime_reviews(ctx: Ctx, body: bytes) -> None:
                  review_sound_score=_score(scores.get("sound")), review_character_score=_score(scores.get("character")),
                  review_enjoyment_score=_score(scores.get("enjoyment")), text=review.get("review"))
         ctx.link_user(user)
-    if data:
-        _next_page(ctx, doc)
 
 
 def anime_pics(ctx: Ctx, body: bytes) -> None:
-    data, _ = _list(ctx, body)
+    data = _entries(ctx, body)
     aid = _anime_id(ctx)
-    for picture in data or ():
+    for picture in data:
         url = _image(picture)
         if url:
             ctx.item("anime_picture", anime_id=aid, picture_url=url)
 
 
 def _user(ctx: Ctx) -> str:
-    name = urls.user_name_from_url(ctx.url)
-    if name is None:
-        raise ctx.fail("no user name in the URL")
-    return name
+    return subject(ctx, "user name", urls.user_name_from_url)
 
 
 def _favorites(ctx: Ctx, name: str, favorites: Any) -> None:
@@ -223,22 +218,20 @@ def profile(ctx: Ctx, body: bytes) -> None:
 
 
 def friends(ctx: Ctx, body: bytes) -> None:
-    data, doc = _list(ctx, body)
+    data = _entries(ctx, body, paged=True)
     name = _user(ctx)
-    for friend in data or ():
+    for friend in data:
         other = (friend.get("user") or {}).get("username")
         if isinstance(other, str) and USER_NAME.match(other) and other != name:
             ctx.item("friend", user_name=name, friend_name=other,
                      friendship_date=iso_or_none(friend.get("friends_since")))
             ctx.link_user(other)
-    if data:
-        _next_page(ctx, doc)
 
 
 def history(ctx: Ctx, body: bytes) -> None:
-    data, _ = _list(ctx, body)
+    data = _entries(ctx, body)
     name = _user(ctx)
-    for entry in data or ():
+    for entry in data:
         target = entry.get("entry") or {}
         aid = to_int(target.get("mal_id"))
         if aid and target.get("type", "anime") == "anime":
@@ -249,11 +242,9 @@ def history(ctx: Ctx, body: bytes) -> None:
 
 def top_anime(ctx: Ctx, body: bytes) -> None:
     """/top/anime, /seasons/..., /schedules, /anime?q=: discovery only."""
-    data, doc = _list(ctx, body)
-    for entry in data or ():
+    data = _entries(ctx, body, paged=True)
+    for entry in data:
         ctx.link_anime(to_int(entry.get("mal_id")) or anime_id_of(entry.get("url")))
-    if data:
-        _next_page(ctx, doc)
 
 
 def users(ctx: Ctx, body: bytes) -> None:

@@ -17,6 +17,7 @@ from animerec.crawler.parsers.base import (
     first,
     has_class,
     is_not_found,
+    subject,
     text_of,
     user_of,
 )
@@ -27,15 +28,7 @@ _NO_SYNOPSIS = ("No synopsis information has been added", "No synopsis has been 
 
 
 def anime_id(ctx: Ctx, doc) -> int:
-    aid = urls.anime_id_from_url(ctx.url)
-    if aid is None:
-        for href in doc.xpath('//meta[@property="og:url"]/@content | //link[@rel="canonical"]/@href'):
-            aid = anime_id_of(href)
-            if aid:
-                break
-    if aid is None:
-        raise ctx.fail("no anime id in the URL or the page")
-    return aid
+    return subject(ctx, "anime id", urls.anime_id_from_url, doc, anime_id_of)
 
 
 def sidebar(doc) -> dict[str, object]:

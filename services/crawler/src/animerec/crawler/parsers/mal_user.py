@@ -6,13 +6,13 @@ import re
 
 from animerec.crawler import urls
 from animerec.crawler.parsers.base import (
-    USER_NAME,
     Ctx,
     anime_id_of,
     collect_links,
     first,
     has_class,
     is_not_found,
+    subject,
     text_of,
     user_of,
 )
@@ -25,15 +25,8 @@ FRIENDS_PER_PAGE = 100
 
 
 def user_name(ctx: Ctx, doc) -> str:
-    name = urls.user_name_from_url(ctx.url)
-    if name is None:
-        for href in doc.xpath('//meta[@property="og:url"]/@content | //link[@rel="canonical"]/@href'):
-            name = user_of(href)
-            if name:
-                break
-    if name is None or not USER_NAME.match(name):
-        raise ctx.fail("no user name in the URL or the page")
-    return name
+    # Both readers match the schemas' user-name rule (contracts.user_name_pattern), so the name is valid.
+    return subject(ctx, "user name", urls.user_name_from_url, doc, user_of)
 
 
 def status_rows(doc) -> dict[str, object]:
