@@ -36,10 +36,10 @@ from animerec.common.config import CoreSettings
 from animerec.common.recstore import AsyncRecStore, NoLiveVersion, VersionGone
 
 from . import errors, feedback, filters, openapi, web
-from .apimetrics import ApiMetrics
 from .coldstart import CrawlRequester
 from .errors import ApiError
 from .feedbackrules import FeedbackRules
+from .metrics import ApiMetrics
 from .service import Recommender
 from .settings import ApiSettings
 from .state import Services, services

@@ -13,7 +13,7 @@ import httpx
 
 from animerec.common.recstore import AsyncRecStore, user_field
 
-from .apimetrics import ApiMetrics
+from .metrics import ApiMetrics
 from .settings import ApiSettings
 
 log = logging.getLogger(__name__)

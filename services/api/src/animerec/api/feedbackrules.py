@@ -10,8 +10,8 @@ from typing import Any
 
 from animerec.common.recstore import AsyncRecStore, user_field
 
-from .apimetrics import ApiMetrics
 from .errors import ApiError
+from .metrics import ApiMetrics
 from .settings import ApiSettings
 from .tokens import Grant, Signer
 

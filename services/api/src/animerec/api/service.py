@@ -12,10 +12,10 @@ from typing import Any
 from animerec.common.recstore import AsyncRecStore, AsyncRecView, VersionGone
 
 from . import coldstart, foldin
-from .apimetrics import ApiMetrics
 from .coldstart import CrawlRequester
 from .errors import ApiError
 from .filters import DEFAULT, Filters
+from .metrics import ApiMetrics
 from .settings import ApiSettings
 from .tokens import Signer
 

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from animerec.common.config import CoreSettings
 from animerec.common.recstore import AsyncRecStore
 
-from .apimetrics import ApiMetrics
 from .coldstart import CrawlRequester
 from .feedback import FeedbackSink
 from .feedbackrules import FeedbackRules
+from .metrics import ApiMetrics
 from .service import Recommender
 from .settings import ApiSettings
 
