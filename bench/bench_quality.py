@@ -110,6 +110,6 @@ def run(quick: bool) -> list[Row]:
     label = "MAL 5,000 users" + (" (first 1,000)" if quick else "")
     rows = rows_of(ev, s.k, label, seconds, peak_mib, cpu_seconds)
     # Similar anime on the same data: the six tuned baselines and the blend, anchor protocol.
-    from animerec.pipelines.animeanime import evaluate_world
+    from animerec.pipelines.anime_anime import evaluate_world
     similar = evaluate_world(w, s, s.k)
     return rows + rows_of(similar, s.k, label + ", similar anime", similar.seconds.get("total", 0.0), peak_mib)

@@ -72,7 +72,7 @@ def _als(size: dict, out) -> None:
     import numpy as np
 
     from animerec.pipelines.baselines import ALS
-    from animerec.pipelines.metrics import topk
+    from animerec.pipelines.topk import topk
 
     index, pos, _ = _positives(size)
     iterations = 3

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from animerec.pipelines import baselines
-from animerec.pipelines.metrics import ranking_metrics, topk
+from animerec.pipelines.topk import ranking_metrics, topk
 
 
 def clustered(n_users=300, n_items=60, seed=0):

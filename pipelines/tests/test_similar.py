@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from animerec.pipelines import animeanime, franchise, similar, synthetic, useranime
+from animerec.pipelines import anime_anime, franchise, similar, synthetic, user_anime
 from animerec.pipelines.settings import from_params
 
 
@@ -107,16 +107,16 @@ def test_run_tunes_every_baseline_and_the_blend_then_publishes_the_chosen_model(
     world = synthetic.world(200, 60, mean_interactions=12, seed=5)
     s = from_params({"tune_trials": 2, "k": 10, "similar_candidates": 30, "similar_depth": 10,
                      "similar_synopsis": False})
-    ctx = animeanime.Context(world, useranime.make_splits(world, s), s)
-    side = animeanime.build_side(world, ctx.index, s)
-    out = animeanime.run(ctx, side)
+    ctx = anime_anime.Context(world, user_anime.make_splits(world, s), s)
+    side = anime_anime.build_side(world, ctx.index, s)
+    out = anime_anime.run(ctx, side)
     assert set(out.results) == {*similar.BASELINES, similar.BLEND}
     for figures in out.results.values():
         assert 0 <= figures["ndcg@10"] <= 1 and 0 <= figures["val_ndcg@10"] <= 1
     best = max(similar.BASELINES, key=lambda n: out.results[n]["val_ndcg@10"])
     assert out.results["blend"]["val_ndcg@10"] >= out.results[best]["val_ndcg@10"] - 1e-9
     for model in ("blend", best):
-        lists = animeanime.publish_lists(ctx, side, model, out.params, out.weights, 5)
+        lists = anime_anime.publish_lists(ctx, side, model, out.params, out.weights, 5)
         assert isinstance(lists, pd.DataFrame) and len(lists)
         assert (lists["anime_id"] != lists["similar_id"]).all()
         assert lists.groupby("anime_id")["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1))).all()

@@ -2,7 +2,7 @@
 (data/mal, else ../shared/datasets): franchise entries list their sequel or first season in the
 top 10, and Naruto's list does not open with Sailor Moon SuperS (what the served model did).
 
-The blend runs with the weights and parameters `animeanime.run` tuned on this data's validation
+The blend runs with the weights and parameters `anime_anime.run` tuned on this data's validation
 split (seed 42, 4 trials, synopses off as here); the pipeline re-tunes them every run. Known misses of
 those weights (not asserted): Naruto -> Naruto: Shippuuden and Shingeki no Kyojin -> its OVA/movies rank
 below 20, behind more popular co-watched anime."""
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from animerec.pipelines import animeanime, franchise, useranime
+from animerec.pipelines import anime_anime, franchise, user_anime
 from animerec.pipelines.settings import from_params
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def real():
         pytest.skip("the real MAL data (data/mal or ../shared/datasets) is not here")
     world = world_from_csv(ratings, anime)
     s = from_params({"similar_synopsis": False})
-    ctx = animeanime.Context(world, useranime.make_splits(world, s), s)
+    ctx = anime_anime.Context(world, user_anime.make_splits(world, s), s)
     return world, ctx
 
 
@@ -62,10 +62,10 @@ def test_franchise_detection_on_the_real_catalogue(real):
 
 def test_blend_lists_pass_the_sanity_cases(real):
     world, ctx = real
-    side = animeanime.build_side(world, ctx.index, ctx.s)
+    side = anime_anime.build_side(world, ctx.index, ctx.s)
     anchors = ctx.index.items([*FRANCHISE_CASES, NARUTO])
     assert (anchors >= 0).all()
-    lists = animeanime.publish_lists(ctx, side, "blend", TUNED_PARAMS, TUNED_WEIGHTS, 10, anchors=anchors)
+    lists = anime_anime.publish_lists(ctx, side, "blend", TUNED_PARAMS, TUNED_WEIGHTS, 10, anchors=anchors)
     top = {a: list(g.sort_values("rank")["similar_id"]) for a, g in lists.groupby("anime_id")}
     for anchor, related in FRANCHISE_CASES.items():
         assert len(top[anchor]) == 10

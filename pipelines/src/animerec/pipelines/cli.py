@@ -175,7 +175,7 @@ def evaluate(ratings: Path, anime: Path, k: int | None, fmt: str, similar: bool,
     k = k or s.k
     world = _load_world(ratings, anime, s.positive_min_score)
     if similar:
-        from .animeanime import evaluate_world
+        from .anime_anime import evaluate_world
         try:
             ev = evaluate_world(world, s, k)
         except ValueError as exc:

@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import baselines, tuning, useranime
+from . import baselines, tuning, user_anime
 from .data import World
 from .evaluation import Decision, Result, Stopwatch, decide
-from .metrics import personalisation_metrics, ranking_metrics, topk
 from .settings import PipelineSettings
+from .topk import personalisation_metrics, ranking_metrics, topk
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class BaselineBank:
     validation split's training part), "train" (test) and "all" (publishing). Learned models take
     their candidate sources and features from here, with the same tuned values."""
 
-    def __init__(self, ctx: useranime.Context, tuned: dict[str, tuning.Tuned]):
+    def __init__(self, ctx: user_anime.Context, tuned: dict[str, tuning.Tuned]):
         self.ctx, self.tuned = ctx, tuned
         self._fitted: dict[tuple[str, str], baselines.Baseline] = {}
         self._grams: dict[str, baselines.Gram] = {}
@@ -69,13 +69,13 @@ class BaselineBank:
 
 
 # A learned-model family: (context, tuned baselines, k) -> its candidates with validation and test
-# figures. The two-tower + rankers family lives in useranime; more can be appended.
-LearnedFamily = Callable[[useranime.Context, BaselineBank, int], list[Candidate]]
+# figures. The two-tower + rankers family lives in user_anime; more can be appended.
+LearnedFamily = Callable[[user_anime.Context, BaselineBank, int], list[Candidate]]
 
 
 @dataclass
 class Evaluation:
-    ctx: useranime.Context
+    ctx: user_anime.Context
     bank: BaselineBank
     candidates: dict[str, Candidate]
     decision: Decision
@@ -109,30 +109,30 @@ class Evaluation:
         return out[out["rank"] <= n].reset_index(drop=True)
 
 
-def validation_split(ctx: useranime.Context) -> tuning.ValidationSplit:
+def validation_split(ctx: user_anime.Context) -> tuning.ValidationSplit:
     return tuning.ValidationSplit(fit=ctx.positives["train_r"], mask=ctx.train_r, target=ctx.positives["val"])
 
 
-def item_interactions(ctx: useranime.Context) -> np.ndarray:
+def item_interactions(ctx: user_anime.Context) -> np.ndarray:
     """Training interactions per item (what the personalisation metrics call popularity)."""
     return np.asarray(ctx.train.sum(0)).ravel()
 
 
-def test_metrics(ctx: useranime.Context, users: np.ndarray, recs: np.ndarray, k: int) -> dict[str, float]:
+def test_metrics(ctx: user_anime.Context, users: np.ndarray, recs: np.ndarray, k: int) -> dict[str, float]:
     """Accuracy on the test positives plus the personalisation metrics of the same lists."""
     m = ranking_metrics(recs, ctx.positives["test"][users], k, ctx.index.n_items)
     m.update(personalisation_metrics(recs, k, item_interactions(ctx)))
     return m
 
 
-def tune(ctx: useranime.Context, k: int) -> dict[str, tuning.Tuned]:
+def tune(ctx: user_anime.Context, k: int) -> dict[str, tuning.Tuned]:
     """The five baselines tuned on the validation split (ctx.s.tune_trials trials each)."""
     s = ctx.s
     return tuning.tune_all(validation_split(ctx), k, s.tune_trials, s.seed,
                            fixed={"als": {"seed": s.seed, "threads": s.tf_threads}})
 
 
-def baseline_candidates(ctx: useranime.Context, bank: BaselineBank, k: int) -> list[Candidate]:
+def baseline_candidates(ctx: user_anime.Context, bank: BaselineBank, k: int) -> list[Candidate]:
     users = ctx.eval_users()
     out = []
     for name, t in bank.tuned.items():
@@ -151,7 +151,7 @@ def baseline_candidates(ctx: useranime.Context, bank: BaselineBank, k: int) -> l
     return out
 
 
-def ranked_family(ctx: useranime.Context, bank: BaselineBank, k: int) -> list[Candidate]:
+def ranked_family(ctx: user_anime.Context, bank: BaselineBank, k: int) -> list[Candidate]:
     """The user-anime model (userrank.py): two-tower retrieval alone, and multi-source candidates
     ordered by the listwise ranker."""
     from . import userrank
@@ -166,8 +166,8 @@ def run_user_anime(world: World, s: PipelineSettings, k: int | None = None, *, l
     k = k or s.k
     seconds: dict[str, float] = {}
     with Stopwatch() as sw:
-        splits = useranime.make_splits(world, s)
-        ctx = useranime.Context(world, splits, s)
+        splits = user_anime.make_splits(world, s)
+        ctx = user_anime.Context(world, splits, s)
     seconds["split"] = sw.seconds
     if len(ctx.eval_users()) == 0:
         raise ValueError("no user has a positive held-out interaction: the dataset is too small to evaluate")

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .metrics import topk
 from .tfsetup import tensorflow
+from .topk import topk
 
 
 @dataclass

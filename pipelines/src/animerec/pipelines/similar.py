@@ -1,6 +1,6 @@
 """Similar anime (anime -> anime): tuned baselines and a tuned blend, on the anchor protocol.
 
-The anchor protocol (see animeanime.py): for each user with held-out positives, the anchor is their
+The anchor protocol (see anime_anime.py): for each user with held-out positives, the anchor is their
 most recent (else a seeded random) positive of the history, and a similar-anime list for that
 anchor is judged by the user's held-out positives, the user's history skipped before the cut at k.
 Validation: history train_r, held-out val. Test: history train, held-out test. Every model is fit
@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import baselines, tuning
-from .metrics import ranking_metrics, topk_rows
+from .topk import ranking_metrics, topk_rows
 
 log = logging.getLogger(__name__)
 

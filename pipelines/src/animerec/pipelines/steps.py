@@ -15,8 +15,8 @@ import pandas as pd
 
 from .data import World, world_from_postgres
 from .evaluation import Result, decide, decide_pair, markdown_report, settings_note
-from .metrics import ranking_metrics
 from .settings import BASELINES, from_params
+from .topk import ranking_metrics
 
 log = logging.getLogger(__name__)
 
@@ -38,28 +38,28 @@ def extract(pg_url: str, world_path: str) -> dict[str, int]:
 
 
 def split(world_path: str, params: dict, splits_path: str) -> None:
-    from . import useranime
+    from . import user_anime
     s = from_params(params)
-    useranime.make_splits(World.load(Path(world_path)), s).save(_dir(splits_path))
+    user_anime.make_splits(World.load(Path(world_path)), s).save(_dir(splits_path))
 
 
 def _context(world_path: str, splits_path: str, params: dict):
-    from . import useranime
+    from . import user_anime
     s = from_params(params)
-    return useranime.Context(World.load(Path(world_path)), useranime.Splits.load(Path(splits_path)), s)
+    return user_anime.Context(World.load(Path(world_path)), user_anime.Splits.load(Path(splits_path)), s)
 
 
 def baseline(name: str, world_path: str, splits_path: str, params: dict, recs_path: str) -> dict[str, float]:
     """Fit one baseline at its settings' values; writes its evaluation and publishable lists; returns its
     metrics (kept for the legacy three; the pipeline tunes all five with `tune_baselines`)."""
-    from . import useranime
+    from . import user_anime
     ctx = _context(world_path, splits_path, params)
     n = max(ctx.s.k, ctx.s.top_n)
-    test, publish = useranime.baseline_recs(name, ctx, n)
+    test, publish = user_anime.baseline_recs(name, ctx, n)
     out = _dir(recs_path)
     test.save(out / "test.npz")
     publish.save(out / "publish.npz")
-    return useranime.evaluate_recs(ctx, test, ctx.s.k)
+    return user_anime.evaluate_recs(ctx, test, ctx.s.k)
 
 
 def tune_baselines(world_path: str, splits_path: str, params: dict, recs_path: str, results_path: str) -> dict:
@@ -67,8 +67,8 @@ def tune_baselines(world_path: str, splits_path: str, params: dict, recs_path: s
     evaluated on test; the best one on validation also writes its publishable lists (only it can be
     published when no learned model wins). Writes {name: {test metrics, val_<metric>, params}}."""
     from . import compare
-    from .metrics import topk
-    from .useranime import Candidates
+    from .topk import topk
+    from .user_anime import Candidates
     ctx = _context(world_path, splits_path, params)
     k, n = ctx.s.k, max(ctx.s.k, ctx.s.top_n)
     tuned = compare.tune(ctx, k)
@@ -96,7 +96,7 @@ def _bank(ctx, baselines_path: str):
 
 
 def _publish_candidates(items: np.ndarray, out: Path) -> None:
-    from .useranime import Candidates
+    from .user_anime import Candidates
     users = np.arange(len(items))
     Candidates(users, items, np.zeros(items.shape, "float32")).save(_dir(out) / "publish.npz")
 
@@ -183,10 +183,10 @@ def _result(name: str, figures: dict[str, Any]) -> Result:
 def final_user_lists(world_path: str, splits_path: str, params: dict, lists_path: str,
                      model: str, model_recs_path: str) -> int:
     """The final filter on the chosen model's publishable candidates -> top_n per user (parquet)."""
-    from . import useranime
+    from . import user_anime
     ctx = _context(world_path, splits_path, params)
-    cands = useranime.Candidates.load(Path(model_recs_path) / "publish.npz")
-    lists = useranime.final_lists(ctx, cands, ctx.s.top_n)
+    cands = user_anime.Candidates.load(Path(model_recs_path) / "publish.npz")
+    lists = user_anime.final_lists(ctx, cands, ctx.s.top_n)
     Path(lists_path).parent.mkdir(parents=True, exist_ok=True)
     lists.to_parquet(lists_path, index=False)
     log.info("final lists", extra={"model": model, "rows": len(lists)})
@@ -236,18 +236,18 @@ def runtime_env() -> dict[str, str]:
 # --- anime-anime -----------------------------------------------------------------------------------
 
 def _similar_context(world_path: str, splits_path: str, params: dict):
-    from . import animeanime, useranime
+    from . import anime_anime, user_anime
     s = from_params(params)
-    return animeanime.Context(World.load(Path(world_path)), useranime.Splits.load(Path(splits_path)), s)
+    return anime_anime.Context(World.load(Path(world_path)), user_anime.Splits.load(Path(splits_path)), s)
 
 
 def similar_side(world_path: str, splits_path: str, params: dict, side_path: str) -> dict[str, int]:
     """What similar anime know besides ratings: genres, franchise links (crawled relations, else
     detected from the catalogue), MAL user recommendations, synopsis embeddings (cached)."""
-    from . import animeanime
+    from . import anime_anime
     ctx = _similar_context(world_path, splits_path, params)
-    text = animeanime.synopsis_vectors(ctx.world, ctx.index, ctx.s)
-    side = animeanime.build_side(ctx.world, ctx.index, ctx.s, text)
+    text = anime_anime.synopsis_vectors(ctx.world, ctx.index, ctx.s)
+    side = anime_anime.build_side(ctx.world, ctx.index, ctx.s, text)
     side.save(_dir(side_path) / "side.npz")
     synopses = 0 if text is None else int((text != 0).any(1).sum())
     return {"franchise_links": int(side.franchise.nnz), "synopses": synopses}
@@ -255,24 +255,24 @@ def similar_side(world_path: str, splits_path: str, params: dict, side_path: str
 
 def similar_models(world_path: str, splits_path: str, side_path: str, params: dict, results_path: str) -> dict:
     """Every similar-anime baseline and the blend, tuned on validation and measured on test."""
-    from . import animeanime
+    from . import anime_anime
     from .similar import Side
     ctx = _similar_context(world_path, splits_path, params)
-    out = animeanime.run(ctx, Side.load(Path(side_path) / "side.npz"))
+    out = anime_anime.run(ctx, Side.load(Path(side_path) / "side.npz"))
     (_dir(results_path) / "results.json").write_text(json.dumps(
         {"results": out.results, "params": out.params, "weights": out.weights}, indent=2, default=float))
     return out.results
 
 
 def similar_compare(results_path: str, params: dict, report_path: str, decision_path: str) -> bool:
-    """The honest choice (animeanime.choose); always publishable: the lists are the best measured."""
-    from . import animeanime
+    """The honest choice (anime_anime.choose); always publishable: the lists are the best measured."""
+    from . import anime_anime
     from .evaluation import markdown_report, settings_note
     s = from_params(params)
     results = json.loads((Path(results_path) / "results.json").read_text())["results"]
-    rows = animeanime.result_rows(results)
-    decision = animeanime.choose(rows, s)
-    notes = [settings_note(s), animeanime.PROTOCOL]
+    rows = anime_anime.result_rows(results)
+    decision = anime_anime.choose(rows, s)
+    notes = [settings_note(s), anime_anime.PROTOCOL]
     Path(report_path).write_text(markdown_report("similar anime models", rows, s.k, decision, notes))
     Path(decision_path).write_text(json.dumps({**decision.__dict__, "publishable": True, "results": results},
                                               indent=2, default=float))
@@ -283,12 +283,12 @@ def final_similar_lists(world_path: str, splits_path: str, params: dict, side_pa
                         decision_path: str, lists_path: str) -> int:
     """The decided model (the blend if promoted, else the best baseline), refit on everything -> a
     ranked list for every anime of the catalogue (parquet)."""
-    from . import animeanime
+    from . import anime_anime
     from .similar import Side
     ctx = _similar_context(world_path, splits_path, params)
     tuned = json.loads((Path(results_path) / "results.json").read_text())
     model = json.loads(Path(decision_path).read_text())["model"]
-    lists = animeanime.publish_lists(ctx, Side.load(Path(side_path) / "side.npz"), model, tuned["params"],
+    lists = anime_anime.publish_lists(ctx, Side.load(Path(side_path) / "side.npz"), model, tuned["params"],
                                      tuned["weights"], ctx.s.top_n)
     Path(lists_path).parent.mkdir(parents=True, exist_ok=True)
     lists.to_parquet(lists_path, index=False)

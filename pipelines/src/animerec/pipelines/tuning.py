@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import baselines
-from .metrics import ranking_metrics, topk
+from .topk import ranking_metrics, topk
 
 log = logging.getLogger(__name__)
 

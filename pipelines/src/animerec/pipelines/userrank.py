@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from . import candidates, features, franchise, ranking, retrieval
 from .indexing import padded_histories
-from .metrics import ranking_metrics
+from .topk import ranking_metrics
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ DEPTHS = {"ease": 200, "item_knn": 100, "rp3beta": 100, "als": 100, "two_tower":
 
 
 def item_side(ctx, text: np.ndarray | None) -> candidates.ItemSide:
-    """Item content in catalogue order (ctx: useranime.Context)."""
+    """Item content in catalogue order (ctx: user_anime.Context)."""
     ix = ctx.index
     anime = ctx.world.anime.set_index("anime_id").reindex(ix.anime_ids)
     score = anime["score"].astype("float64")

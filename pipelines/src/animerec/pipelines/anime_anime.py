@@ -32,10 +32,10 @@ from . import baselines, features, franchise, similar
 from .data import World
 from .evaluation import Decision, Result, decide
 from .indexing import Index
-from .metrics import topk_rows
 from .settings import PipelineSettings
 from .split import positive_mask
-from .useranime import Splits, make_splits
+from .topk import topk_rows
+from .user_anime import Splits, make_splits
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,6 @@
-"""Ranking metrics at k over held-out items, and batch top-k with already-seen items masked."""
+"""Top-k lists: batch top-k with already-seen items masked, and how good such lists are at k over held-out
+items (recall, NDCG, MAP, coverage; personalisation). Offline figures only: Prometheus metrics live in
+`animerec.common.metrics`."""
 
 from __future__ import annotations
 

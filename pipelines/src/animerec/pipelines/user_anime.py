@@ -18,9 +18,9 @@ import scipy.sparse as sp
 from . import baselines, features, retrieval
 from .data import World
 from .indexing import Index
-from .metrics import ranking_metrics, topk
 from .settings import PipelineSettings
 from .split import positive_mask, split_per_user
+from .topk import ranking_metrics, topk
 
 log = logging.getLogger(__name__)
 
