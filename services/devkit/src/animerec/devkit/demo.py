@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -87,6 +88,9 @@ def _tail(path: Path, lines: int = 25) -> str:
     except OSError:
         return ""
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+SEED_VISITS = 8  # concurrent visits of the recently-online page per seeding round
 
 
 @dataclass
@@ -271,12 +275,16 @@ class Flow:
             row.update(total=self.users, detail="crawler service starting")
             crawler = self.urls.get("crawler") or self.start_crawler_service()
             rounds = 0
-            while (found := self.count("profile_schedule")) < self.users and rounds < 100:
-                row.update(done=min(found, self.users), detail="reading MAL's recently online users")
-                status, body = http("POST", f"{crawler}/seed/profile/recent", {"pages": 10})
-                if status != 200:
-                    raise FlowError(f"seed/profile/recent answered {status}: {body}")
-                rounds += 1
+            # users.php shows 20 recently online users, others on each visit, and has no next page: so
+            # several visits at once per round (the service crawls them concurrently), not one long chain.
+            with ThreadPoolExecutor(SEED_VISITS) as pool:
+                while (found := self.count("profile_schedule")) < self.users and rounds < 100:
+                    row.update(done=min(found, self.users), detail="reading MAL's recently online users")
+                    for status, body in pool.map(lambda _: http("POST", f"{crawler}/seed/profile/recent",
+                                                                {"pages": 1}), range(SEED_VISITS)):
+                        if status != 200:
+                            raise FlowError(f"seed/profile/recent answered {status}: {body}")
+                    rounds += 1
             status, body = http("POST", f"{crawler}/seed/anime/top", {"pages": 2})
             if status != 200:
                 raise FlowError(f"seed/anime/top answered {status}: {body}")
