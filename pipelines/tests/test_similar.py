@@ -1,5 +1,5 @@
-"""Similar anime on small data with known answers: franchise detection from titles, the anchor
-protocol's masking, the blend's candidates and its tuning (never below its starting baseline)."""
+"""Similar anime on small data with known answers: the anchor protocol's masking, the blend's candidates and its
+tuning (never below its starting baseline)."""
 
 from __future__ import annotations
 
@@ -7,40 +7,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from animerec.pipelines import anime_anime, franchise, similar, synthetic, user_anime
+from animerec.pipelines import anime_anime, similar, synthetic, user_anime
 from animerec.pipelines.settings import from_params
-
-
-def test_franchise_keys_strip_sequel_markers():
-    assert franchise.franchise_key("Shingeki no Kyojin Season 3 Part 2") == "shingeki no kyojin"
-    assert franchise.franchise_key("Shingeki no Kyojin: The Final Season") == "shingeki no kyojin"
-    assert franchise.franchise_key("Gintama°") == "gintama"
-    assert franchise.franchise_key("Steins;Gate 0") == "steins gate"
-    assert franchise.franchise_key("K-On!!") == "k on"
-
-
-def _genres(rows: list[list[int]], n_genres: int = 4) -> sp.csr_matrix:
-    r = [i for i, gs in enumerate(rows) for _ in gs]
-    c = [g for gs in rows for g in gs]
-    return sp.csr_matrix((np.ones(len(r), "float32"), (r, c)), shape=(len(rows), n_genres))
-
-
-def test_franchise_links_need_titles_and_agreeing_content():
-    titles = ["Fullmetal Alchemist", "Fullmetal Alchemist: Brotherhood", "Naruto", "Naruto: Shippuuden",
-              "Monster", "Monster Musume no Iru Nichijou", "Dragon Ball", "Dragon Ball Z", "Sailor Moon SuperS"]
-    genres = _genres([[0, 1], [0, 1], [0, 2], [0, 2], [3], [1, 2], [0], [0], [1]])
-    m = franchise.franchise_matrix(titles, genres).toarray()
-    assert (m == m.T).all() and not m.diagonal().any()
-    linked = {(titles[a], titles[b]) for a, b in zip(*np.nonzero(m), strict=True) if a < b}
-    assert linked == {("Fullmetal Alchemist", "Fullmetal Alchemist: Brotherhood"), ("Naruto", "Naruto: Shippuuden"),
-                      ("Dragon Ball", "Dragon Ball Z")}  # "Monster" and "Monster Musume" share no genre
-
-
-def test_synopsis_links_join_titles_that_differ():
-    titles = ["Bakemonogatari", "Nisemonogatari", "Clannad"]
-    text = np.array([[1.0, 0.0], [0.995, 0.0998], [0.0, 1.0]], "float32")
-    m = franchise.franchise_matrix(titles, _genres([[0], [0], [1]]), text, text_link_cosine=0.98).toarray()
-    assert m[0, 1] == m[1, 0] == 1 and m[:, 2].sum() == 0
 
 
 def _side(n: int, genres: sp.csr_matrix | None = None) -> similar.Side:

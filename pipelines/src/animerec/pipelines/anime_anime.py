@@ -93,15 +93,11 @@ def val_users(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
 def build_side(world: World, index: Index, s: PipelineSettings, text: np.ndarray | None = None) -> similar.Side:
     """Genres, franchise links (crawled relations plus franchise.py), MAL recommendations, synopses."""
     n = index.n_items
-    anime = world.anime.set_index("anime_id").reindex(index.anime_ids)
     genres, _ = features.genre_matrix(world.anime, index.anime_ids)
+    links = franchise.world_links(world, index, genres, text)
     pairs = world.pairs
     a, b = index.items(pairs["anime_a"]), index.items(pairs["anime_b"])
-    ok = (a >= 0) & (b >= 0) & (a != b)
-    related = ok & pairs["related"].to_numpy(bool)
-    links = franchise.franchise_matrix(anime["title"].fillna("").astype(str).tolist(), genres, text,
-                                       related=(a[related], b[related]))
-    rec = ok & pairs["recommendation"].to_numpy(bool)
+    rec = (a >= 0) & (b >= 0) & (a != b) & pairs["recommendation"].to_numpy(bool)
     recommenders = None
     if rec.any():
         counts = pairs["num_recommenders"].fillna(1).to_numpy("float32")[rec]

@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from .data import World
+    from .indexing import Index
 
 _SEQUEL_TEXT = (
     "season seasons part movie movies film gekijouban special specials sp ova oav ona tv the "
@@ -119,6 +124,16 @@ def franchise_matrix(titles: list[str], genres: sp.csr_matrix, text: np.ndarray 
     m.eliminate_zeros()
     m.data[:] = 1.0
     return m
+
+
+def world_links(world: World, index: Index, genres: sp.csr_matrix, text: np.ndarray | None = None) -> sp.csr_matrix:
+    """`franchise_matrix` of a world's catalogue in `index` order, its crawled relations (`world.pairs`) trusted:
+    what the similar-anime blend and the user-anime ranker both use as franchise links."""
+    pairs = world.pairs
+    a, b = index.items(pairs["anime_a"]), index.items(pairs["anime_b"])
+    related = (a >= 0) & (b >= 0) & pairs["related"].to_numpy(bool)
+    titles = world.anime.set_index("anime_id").reindex(index.anime_ids)["title"].fillna("").astype(str).tolist()
+    return franchise_matrix(titles, genres, text, related=(a[related], b[related]))
 
 
 def text_links(text: np.ndarray, threshold: float, neighbours: int, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:

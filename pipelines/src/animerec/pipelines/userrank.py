@@ -47,16 +47,9 @@ def item_side(ctx, text: np.ndarray | None) -> candidates.ItemSide:
     year = anime["year"].to_numpy("float64") if "year" in anime else np.full(ix.n_items, np.nan)
     year = np.where(np.isnan(year), np.nanmedian(year) if np.isfinite(year).any() else 2005.0, year)
     studios = anime["studios"].tolist() if "studios" in anime else [[] for _ in range(ix.n_items)]
-    pairs = ctx.world.pairs
-    related = None
-    if len(pairs) and "related" in pairs:
-        rel = pairs[pairs["related"].astype(bool)]
-        a, b = ix.items(rel["anime_a"]), ix.items(rel["anime_b"])
-        ok = (a >= 0) & (b >= 0)
-        related = (a[ok], b[ok])
     return candidates.ItemSide(
         genres=ctx.genres, studios=features.tag_matrix(studios, ix.n_items),
-        franchise=franchise.franchise_matrix(anime["title"].fillna("").tolist(), ctx.genres, text, related),
+        franchise=franchise.world_links(ctx.world, ix, ctx.genres, text),
         mal_score=(score - 5.0) / 5.0,
         log_members=(np.log1p(anime["members"].fillna(0).to_numpy("float64")) / 15.0).astype("float32"),
         year=year.astype("float32"), text=text)
