@@ -1,5 +1,7 @@
 """The PyFlink job: Kafka (feedback + ingestion topics) -> parse -> event time -> trending windows to Redis,
-live online metrics and event counts to PostgreSQL (JDBC upserts).
+live online metrics and event counts to PostgreSQL (JDBC upserts). While every partition is idle, a clock source's
+watermark (the wall clock less the allowed lateness) closes the trending windows, so a burst reaches Redis with no
+later event; bounded runs have no clock (their sources end with the final watermark).
 
 Exactly once across a kill: the Kafka offsets and every aggregate live in Flink's checkpoints, and both sinks
 are idempotent (a replayed window writes the same list; an upsert writes the same totals), so a restart from
@@ -28,6 +30,7 @@ CONNECTOR_JARS = ("flink-connector-kafka.jar", "kafka-clients.jar", "flink-conne
                   "flink-connector-jdbc-postgres.jar", "postgresql.jar")
 METRICS_TABLE = "processed.stream_online_metrics"
 COUNTS_TABLE = "processed.stream_event_counts"
+TICK = "tick"  # the clock's rows: they carry a watermark and no event
 
 
 def connector_jars(folder: Path | None) -> list[Path]:
@@ -107,6 +110,16 @@ def _kafka_table(name: str, topic: str, core: CoreSettings, s: StreamSettings, b
             f"WATERMARK FOR kts AS kts - {_interval(s.allowed_lateness_seconds)}) WITH ({_with(opts)})")
 
 
+def _tick_table(s: StreamSettings) -> str:
+    """A row a second per subtask stamped with the wall clock, its watermark the clock less the allowed lateness.
+    Once every partition has been quiet for the idle timeout, this is the watermark that closes the trending
+    windows: event time follows the clock instead of waiting for a later event that a quiet system may never send."""
+    # datagen splits rows-per-second between its subtasks (integer division): one each, or some would tick never.
+    return (f"CREATE TEMPORARY TABLE ticks (tick INT, ts AS CAST(CURRENT_TIMESTAMP AS TIMESTAMP_LTZ(3)), "
+            f"WATERMARK FOR ts AS ts - {_interval(s.allowed_lateness_seconds)}) WITH ('connector' = 'datagen', "
+            f"'rows-per-second' = '{s.parallelism}', 'fields.tick.min' = '0', 'fields.tick.max' = '0')")
+
+
 def _interval(seconds: int) -> str:
     """A SQL day-time interval literal (a plain SECOND interval holds two digits only)."""
     days, rest = divmod(int(seconds), 86400)
@@ -154,10 +167,7 @@ def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, resto
     redis_url = core.redis_url
 
     class Parse(TableFunction):
-        """Message -> one record; unknown anime (not in the published catalogue) are poison too."""
-
-        def __init__(self, kind: str) -> None:
-            self.kind = kind
+        """Message -> one record; unknown anime (not in the published catalogue) are poison too; a tick -> none."""
 
         def open(self, function_context: FunctionContext) -> None:
             import redis
@@ -178,12 +188,14 @@ def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, resto
                 self.loaded = now
             return self.catalogue is None or anime_id in self.catalogue
 
-        def eval(self, payload: bytes | None) -> Any:
+        def eval(self, topic: str, payload: bytes | None) -> Any:
+            if topic == TICK:
+                return
             now_ms = int(time.time() * 1000)
             if payload is None:
                 rec: events.Record | None = events.poison("empty", now_ms)
             else:
-                rec = events.parse(self.kind, bytes(payload), settings, now_ms)
+                rec = events.parse(topic, bytes(payload), settings, now_ms)
             if rec is None:
                 return
             if rec.kind != "poison" and not self._known(rec.anime_id):
@@ -198,11 +210,17 @@ def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, resto
     parts = []
     for kind, topic in ((events.FEEDBACK, core.topic_prefix + "feedback.events"),
                         (events.INGEST, core.topic_prefix + "ingest.items")):
-        t_env.create_temporary_function(f"parse_{kind}", udtf(Parse(kind), result_types=result_types))
         t_env.execute_sql(_kafka_table(f"src_{kind}", topic, core, s, bounded))
-        parts.append(f"SELECT {columns}, kts AS rowtime FROM src_{kind}, "
-                     f"LATERAL TABLE(parse_{kind}(payload)) AS T({columns})")
-    t_env.create_temporary_view("events", t_env.sql_query(" UNION ALL ".join(parts)))
+        parts.append(f"SELECT CAST('{kind}' AS STRING) AS topic, payload, kts AS rowtime FROM src_{kind}")
+    if not bounded:  # a bounded source ends with the final watermark, which closes every window anyway
+        t_env.execute_sql(_tick_table(s))
+        parts.append(f"SELECT CAST('{TICK}' AS STRING), CAST(NULL AS BYTES), ts FROM ticks")
+    # The ticks go through the parse operator with the topics' rows: its one input combines the watermarks of the
+    # Kafka sources and the clock, leaving out the idle ones, so what leaves it moves on while the topics are quiet.
+    t_env.create_temporary_view("raw_events", t_env.sql_query(" UNION ALL ".join(parts)))
+    t_env.create_temporary_function("parse", udtf(Parse(), result_types=result_types))
+    t_env.create_temporary_view("events", t_env.sql_query(
+        f"SELECT {columns}, rowtime FROM raw_events, LATERAL TABLE(parse(topic, payload)) AS T({columns})"))
 
     class WriteTrending(MapFunction):
         def open(self, runtime_context: RuntimeContext) -> None:
@@ -223,8 +241,8 @@ def build(core: CoreSettings, s: StreamSettings, *, bounded: bool = False, resto
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             return int(self.writer.write(end_ms, scores, stamp, genres))
 
-    slide = max(1, int(s.slide_minutes * 60))
-    size = max(slide, int(s.window_hours * 3600))
+    slide = max(1, round(s.slide_minutes * 60))
+    size = max(slide, round(s.window_hours * 3600))
     t_env.create_temporary_view("trend_scores", t_env.sql_query(f"""
         SELECT window_start, window_end, anime_id, SUM(weight) AS score
         FROM TABLE(HOP(TABLE events, DESCRIPTOR(rowtime), INTERVAL '{slide}' SECOND(9), INTERVAL '{size}' SECOND(9)))

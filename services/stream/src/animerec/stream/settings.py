@@ -17,9 +17,10 @@ class StreamSettings:
     slide_minutes: float = setting(5.0, minimum=0.1, help="How often the trending window moves")
     allowed_lateness_seconds: int = setting(
         120, minimum=0, maximum=86400,
-        help="Out-of-orderness the watermark waits for; later events are counted as late and left out of windows")
+        help="Out-of-orderness the watermark waits for (and how far it stays behind the clock while the topics are "
+             "quiet); later events are counted as late and left out of windows")
     idle_seconds: int = setting(30, minimum=1, help="A Kafka partition without events this long stops holding back the "
-                                                    "watermark")
+                                                    "watermark; once all are, it follows the wall clock")
     item_max_age_hours: float = setting(
         48.0, minimum=0,
         help="A crawled list entry or activity counts only if its own date is this recent at crawl time (old history "
