@@ -92,4 +92,10 @@ def test_streaming_job_starts_from_its_own_venv_when_there(tmp_path, monkeypatch
     python.write_text("")
     assert flow.start_stream(tmp_path / "ck") is True
     assert started == [("stream", ["stream", "run", "--fresh"], str(python),
-                        {"ANIMEREC_STREAM_CHECKPOINT_DIR": str(tmp_path / "ck")})]
+                        {"ANIMEREC_STREAM_CHECKPOINT_DIR": str(tmp_path / "ck"), **demo.DEMO_STREAM})]
+    # a setting in the environment wins over the demo's quick one
+    system.env["ANIMEREC_STREAM_SLIDE_MINUTES"] = "5"
+    started.clear()
+    flow.start_stream(tmp_path / "ck")
+    assert "ANIMEREC_STREAM_SLIDE_MINUTES" not in started[0][3]
+    assert started[0][3]["ANIMEREC_STREAM_ALLOWED_LATENESS_SECONDS"] == "30"
