@@ -92,8 +92,8 @@ def _tail(path: Path, lines: int = 25) -> str:
 
 SEED_VISITS = 8  # concurrent visits of the recently-online page per seeding round
 
-# The streaming job in the demo: a click or like on the page reaches /v1/trending within about two minutes with
-# nothing after it (the next 1-minute slide, 30 s lateness, 10 s idle), where the defaults take up to 7.5.
+# The streaming job in the demo: a click or like on the page reaches /v1/trending with nothing after it within the
+# next 1-minute slide plus 30 s lateness (10 s idle), where the defaults take up to 7 minutes.
 DEMO_STREAM = {"ANIMEREC_STREAM_SLIDE_MINUTES": "1", "ANIMEREC_STREAM_ALLOWED_LATENESS_SECONDS": "30",
                "ANIMEREC_STREAM_IDLE_SECONDS": "10"}
 
