@@ -49,19 +49,6 @@ def _context(world_path: str, splits_path: str, params: dict):
     return user_anime.Context(World.load(Path(world_path)), user_anime.Splits.load(Path(splits_path)), s)
 
 
-def baseline(name: str, world_path: str, splits_path: str, params: dict, recs_path: str) -> dict[str, float]:
-    """Fit one baseline at its settings' values; writes its evaluation and publishable lists; returns its
-    metrics (kept for the legacy three; the pipeline tunes all five with `tune_baselines`)."""
-    from . import user_anime
-    ctx = _context(world_path, splits_path, params)
-    n = max(ctx.s.k, ctx.s.top_n)
-    test, publish = user_anime.baseline_recs(name, ctx, n)
-    out = _dir(recs_path)
-    test.save(out / "test.npz")
-    publish.save(out / "publish.npz")
-    return user_anime.evaluate_recs(ctx, test, ctx.s.k)
-
-
 def tune_baselines(world_path: str, splits_path: str, params: dict, recs_path: str, results_path: str) -> dict:
     """The five baselines tuned on the validation split (compare.py, as `animerec evaluate` does), each
     evaluated on test; the best one on validation also writes its publishable lists (only it can be

@@ -1,5 +1,5 @@
-"""The user-anime recommender, step by step: split, retrieval, batch top-k candidates, rankers,
-baselines, final filter. The KFP components and `animerec evaluate` call these same functions.
+"""The user-anime recommender's shared parts: the splits, the context every step rebuilds from them, candidate
+lists on disk and the final filter. The KFP components and `animerec evaluate` call these same functions.
 
 Splits: test = each user's held-out interactions (evaluation only); train = the rest. The ranker
 (userrank.py) learns to reorder candidates, which needs labels the candidate sources have not seen:
@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import baselines, features, retrieval
+from . import features
 from .data import World
 from .indexing import Index
 from .settings import PipelineSettings
 from .split import positive_mask, split_per_user
-from .topk import ranking_metrics, topk
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +77,6 @@ class Context:
         return self.index.matrix(inter[inter["status"] != "plan_to_watch"])
 
 
-# --- retrieval -------------------------------------------------------------------------------------
-
-def train_retrieval(ctx: Context, epochs: int | None = None) -> retrieval.Towers:
-    """The two-tower model on train_r, early-stopped on validation (userrank.train_towers)."""
-    from . import userrank
-    return userrank.train_towers(ctx, epochs=epochs)
-
-
 @dataclass
 class Candidates:
     users: np.ndarray   # user positions
@@ -102,38 +93,7 @@ class Candidates:
             return cls(z["users"], z["items"], z["scores"])
 
 
-# --- baselines -------------------------------------------------------------------------------------
-
-def fit_baseline(name: str, ctx: Context, positives: sp.csr_matrix):
-    s = ctx.s
-    if name == "popularity":
-        return baselines.Popularity(positives)
-    if name == "item_item":
-        return baselines.ItemItem(positives, s.item_item_neighbours, s.item_item_shrinkage)
-    if name == "als":
-        return baselines.ALS(factors=s.als_factors, iterations=s.als_iterations,
-                             regularization=s.als_regularization, seed=s.seed, threads=s.tf_threads).fit(positives)
-    raise ValueError(f"unknown baseline {name!r}")
-
-
-def baseline_recs(name: str, ctx: Context, n: int) -> tuple[Candidates, Candidates]:
-    """(evaluation top-n on train, publishable top-n on everything) for one baseline."""
-    model = fit_baseline(name, ctx, ctx.positives["train"])
-    users = ctx.eval_users()
-    test = Candidates(users, topk(model.score, users, n, ctx.train), np.zeros((len(users), n), "float32"))
-    full = fit_baseline(name, ctx, ctx.positives["all"]) if name != "als" else model
-    everyone = np.arange(ctx.index.n_users)
-    publish = Candidates(everyone, topk(full.score, everyone, n, ctx.publish_mask()),
-                         np.zeros((len(everyone), n), "float32"))
-    return test, publish
-
-
-# --- evaluation and output -------------------------------------------------------------------------
-
-def evaluate_recs(ctx: Context, cands: Candidates, k: int) -> dict[str, float]:
-    relevant = ctx.positives["test"][cands.users]
-    return ranking_metrics(cands.items, relevant, k, ctx.index.n_items)
-
+# --- output -------------------------------------------------------------------------
 
 def final_lists(ctx: Context, cands: Candidates, top_n: int) -> pd.DataFrame:
     """Drop excluded types and genres, keep the first top_n: rows (user_id, rank, anime_id, score)."""
