@@ -53,7 +53,8 @@ def test_missing_user_is_not_found(mal_fixtures: Path) -> None:
     assert (page.status, page.items, page.links) == ("not_found", [], [])
     # the same 404 body on any MAL page type is not_found, never a crash
     for url in ("https://myanimelist.net/anime/99999999", "https://myanimelist.net/profile/gone_user/friends",
-                "https://myanimelist.net/history/gone_user"):
+                "https://myanimelist.net/history/gone_user", "https://myanimelist.net/anime/1/_/clubs",
+                "https://myanimelist.net/topanime.php", "https://myanimelist.net/users.php"):
         assert parse(url, (mal_fixtures / MS / "user_does_not_exist").read_bytes()).status == "not_found"
 
 

@@ -49,8 +49,6 @@ def _moment(crawled_at: str | None) -> dt.datetime:
 def _check_same_page(ctx: Ctx, doc) -> None:
     """MAL names each page in og:url; a body for another page type (a manga page, a characters tab,
     a redirect) must not be read as this one."""
-    if is_not_found(doc):
-        return
     og = first(doc, '/html/head/meta[@property="og:url"]/@content')
     if not og or "myanimelist.net" not in og:
         return
@@ -85,8 +83,11 @@ def parse(url: str, body: bytes, *, page_type: str | None = None, crawled_at: st
             json_parser(ctx, body)
         elif source == "mal":
             doc = html(ctx, body)
-            _check_same_page(ctx, doc)
-            _MAL_HTML[page_type](ctx, doc)
+            if is_not_found(doc):  # MAL's 404 page, whichever page was asked for
+                ctx.page.status = "not_found"
+            else:
+                _check_same_page(ctx, doc)
+                _MAL_HTML[page_type](ctx, doc)
         else:
             raise ctx.fail(f"Jikan v4 has no {page_type} endpoint")
     except ParseError:

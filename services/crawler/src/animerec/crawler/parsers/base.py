@@ -181,6 +181,19 @@ def has_class(name: str) -> str:
     return f'contains(concat(" ", normalize-space(@class), " "), " {name} ")'
 
 
+def labelled(doc: Any, labels: str, value: Callable[[Any], Any]) -> dict[str, Any]:
+    """Label text (without a trailing ':') -> the element holding its value, for layouts that put a label element
+    beside each value: `labels` selects the label elements, `value(label)` finds its value (None: left out). The
+    first of a repeated label wins."""
+    out: dict[str, Any] = {}
+    for node in doc.xpath(labels):
+        label = clean(node.text_content())
+        found = value(node)
+        if label and found is not None:
+            out.setdefault(label.rstrip(":").strip(), found)
+    return out
+
+
 def collect_links(ctx: Ctx, doc, *, skip_anime: int | None = None, skip_user: str | None = None) -> None:
     """Every anime and profile linked from the page's content area (header/footer menus excluded)."""
     root = either(first(doc, '//*[@id="content"]'), first(doc, '//*[@id="contentWrapper"]'), doc)

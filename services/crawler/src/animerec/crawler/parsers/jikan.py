@@ -6,6 +6,8 @@ Jikan wraps everything in {"data": ...} (+ "pagination" on lists) and reports fa
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from animerec.crawler import urls
@@ -25,6 +27,17 @@ def _data(ctx: Ctx, body: bytes) -> tuple[Any, dict]:
             return None, doc
         raise ctx.fail(f"Jikan error {doc.get('status')}: {doc.get('type') or ''} {doc.get('message') or ''}".strip())
     return doc["data"], doc
+
+
+def _found(parse: Callable[[Ctx, Any, dict], None]) -> Callable[[Ctx, bytes], None]:
+    """A parser of one Jikan response: a 404 marks the page not_found and reads nothing; otherwise
+    `parse(ctx, data, doc)` gets what is under 'data' and the whole document."""
+    @functools.wraps(parse)
+    def read(ctx: Ctx, body: bytes) -> None:
+        data, doc = _data(ctx, body)
+        if data is not None:
+            parse(ctx, data, doc)
+    return read
 
 
 def _next_page(ctx: Ctx, doc: dict) -> None:
@@ -69,10 +82,8 @@ def _relations(ctx: Ctx, aid: int, groups) -> None:
                 ctx.link_anime(target)
 
 
-def anime(ctx: Ctx, body: bytes) -> None:
-    data, _ = _data(ctx, body)
-    if data is None:
-        return
+@_found
+def anime(ctx: Ctx, data: Any, _doc: dict) -> None:
     aid = _anime_id(ctx)
     if isinstance(data, list):  # /anime/{id}/relations
         _relations(ctx, aid, data)
@@ -98,10 +109,8 @@ def anime(ctx: Ctx, body: bytes) -> None:
     _relations(ctx, aid, data.get("relations"))
 
 
-def anime_stats(ctx: Ctx, body: bytes) -> None:
-    data, _ = _data(ctx, body)
-    if data is None:
-        return
+@_found
+def anime_stats(ctx: Ctx, data: Any, _doc: dict) -> None:
     if not isinstance(data, dict):
         raise ctx.fail("statistics is not an object")
     scores = {}
@@ -187,11 +196,9 @@ def _favorites(ctx: Ctx, name: str, favorites: Any) -> None:
             ctx.link_anime(aid)
 
 
-def profile(ctx: Ctx, body: bytes) -> None:
+@_found
+def profile(ctx: Ctx, data: Any, _doc: dict) -> None:
     """/users/{name}[/full] -> profile (+ favorites); /favorites, /statistics, /clubs -> what they hold."""
-    data, _ = _data(ctx, body)
-    if data is None:
-        return
     name = _user(ctx)
     tail = ctx.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     if tail == "favorites":
@@ -247,11 +254,9 @@ def top_anime(ctx: Ctx, body: bytes) -> None:
         ctx.link_anime(to_int(entry.get("mal_id")) or anime_id_of(entry.get("url")))
 
 
-def users(ctx: Ctx, body: bytes) -> None:
+@_found
+def users(ctx: Ctx, data: Any, doc: dict) -> None:
     """/users?q= and /random/users: discovery only."""
-    data, doc = _data(ctx, body)
-    if data is None:
-        return
     entries = data if isinstance(data, list) else [data]
     for entry in entries:
         name = entry.get("username") if isinstance(entry, dict) else None

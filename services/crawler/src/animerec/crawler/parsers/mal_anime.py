@@ -16,7 +16,7 @@ from animerec.crawler.parsers.base import (
     either,
     first,
     has_class,
-    is_not_found,
+    labelled,
     subject,
     text_of,
     user_of,
@@ -33,12 +33,7 @@ def anime_id(ctx: Ctx, doc) -> int:
 
 def sidebar(doc) -> dict[str, object]:
     """'Type' -> the element holding 'Type: TV' (label span.dark_text and its value siblings)."""
-    out: dict[str, object] = {}
-    for span in doc.xpath(f'//span[{has_class("dark_text")}]'):
-        label = clean(span.text_content())
-        if label:
-            out.setdefault(label.rstrip(":").strip(), span.getparent())
-    return out
+    return labelled(doc, f'//span[{has_class("dark_text")}]', lambda span: span.getparent())
 
 
 # The entry's own text and its links, not the label, footnote marks (<sup>) or hidden footnote boxes.
@@ -72,9 +67,6 @@ def _none_if(value: str | None, *empty: str) -> str | None:
 
 
 def parse_anime(ctx: Ctx, doc) -> None:
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     aid = anime_id(ctx, doc)
     title = (text_of(first(doc, f'//h1[{has_class("title-name")}]'))
              or text_of(first(doc, '//h1//*[@itemprop="name"]'))
@@ -157,9 +149,6 @@ _STAT_LABELS = {"Watching": "watching_count", "Completed": "completed_count", "O
 
 
 def parse_stats(ctx: Ctx, doc) -> None:
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     aid = anime_id(ctx, doc)
     box = sidebar(doc)
     values: dict[str, int | None] = {field: to_int(_value(box, label)) for label, field in _STAT_LABELS.items()}
@@ -175,9 +164,6 @@ def parse_stats(ctx: Ctx, doc) -> None:
 
 
 def parse_userrecs(ctx: Ctx, doc) -> None:
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     aid = anime_id(ctx, doc)
     seen: set[int] = set()
     for permalink in doc.xpath('//a[contains(@href, "/recommendations/anime/")]'):
@@ -209,9 +195,6 @@ _REVIEWS_PER_PAGE = 20
 
 
 def parse_reviews(ctx: Ctx, doc) -> None:
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     aid = anime_id(ctx, doc)
     count = 0
     for block in doc.xpath(f'//div[{has_class("borderDark")}][.//a[contains(@href, "reviews.php?id=")]]'):
@@ -291,9 +274,6 @@ def _new_review(ctx: Ctx, aid: int, block) -> int:
 
 
 def parse_pics(ctx: Ctx, doc) -> None:
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     aid = anime_id(ctx, doc)
     hrefs = doc.xpath('//a[contains(@class, "js-picture-gallery")]/@href | //a[@rel="gallery-anime"]/@href')
     for href in dict.fromkeys(h.strip() for h in hrefs if h.strip()):
@@ -304,9 +284,6 @@ def parse_pics(ctx: Ctx, doc) -> None:
 
 def parse_clubs(ctx: Ctx, doc) -> None:
     """Clubs of an anime: every clubs.php?cid= link with the member count written next to it."""
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     aid = anime_id(ctx, doc)
     content = either(first(doc, '//*[@id="content"]'), doc)
     seen: set[int] = set()

@@ -11,7 +11,7 @@ from animerec.crawler.parsers.base import (
     collect_links,
     first,
     has_class,
-    is_not_found,
+    labelled,
     subject,
     text_of,
     user_of,
@@ -31,13 +31,8 @@ def user_name(ctx: Ctx, doc) -> str:
 
 def status_rows(doc) -> dict[str, object]:
     """'Last Online' -> the element with its value, from the profile's left column."""
-    out: dict[str, object] = {}
-    for title in doc.xpath(f'//*[{has_class("user-status-title")}]'):
-        label = clean(title.text_content())
-        value = first(title, f'following-sibling::*[{has_class("user-status-data")}][1]')
-        if label and value is not None:
-            out.setdefault(label, value)
-    return out
+    return labelled(doc, f'//*[{has_class("user-status-title")}]',
+                    lambda title: first(title, f'following-sibling::*[{has_class("user-status-data")}][1]'))
 
 
 def _user_id(doc) -> int | None:
@@ -50,9 +45,6 @@ def _user_id(doc) -> int | None:
 
 
 def parse_profile(ctx: Ctx, doc) -> None:
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     name = user_name(ctx, doc)
     rows = status_rows(doc)
     stats = first(doc, f'//div[{has_class("stats")} and {has_class("anime")}]')
@@ -94,9 +86,6 @@ def parse_profile(ctx: Ctx, doc) -> None:
 
 
 def parse_friends(ctx: Ctx, doc) -> None:
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     name = user_name(ctx, doc)
     blocks = doc.xpath(f'//div[{has_class("friendBlock")}] | //div[{has_class("boxlist")}]')
     for block in blocks:
@@ -118,9 +107,6 @@ def parse_friends(ctx: Ctx, doc) -> None:
 
 
 def parse_history(ctx: Ctx, doc) -> None:
-    if is_not_found(doc):
-        ctx.page.status = "not_found"
-        return
     name = user_name(ctx, doc)
     for row in doc.xpath('//tr[td/a[contains(@href, "anime.php?id=") or contains(@href, "/anime/")]]'):
         cells = row.xpath("./td")
