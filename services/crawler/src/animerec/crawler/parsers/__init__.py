@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from animerec.crawler import urls
 from animerec.crawler.parsers import jikan, mal_anime, mal_lists, mal_user
-from animerec.crawler.parsers.base import STATUSES, Ctx, Page, ParseError, first, html, is_not_found
+from animerec.crawler.parsers.base import STATUSES, Ctx, Page, ParseError, html, is_not_found
 from animerec.crawler.parsers.values import parse_iso
+from animerec.crawler.parsers.xpath import first
 
 __all__ = ["PAGE_TYPES", "STATUSES", "Page", "ParseError", "parse"]
 

@@ -1,4 +1,4 @@
-"""What every parser shares: the Page result, ParseError, the item builder and HTML helpers."""
+"""What every parser shares: the Page result, ParseError, the item builder, MAL's links and pages."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from lxml import etree
 from animerec.common import contracts
 from animerec.crawler import urls
 from animerec.crawler.parsers.values import clean, iso_z
+from animerec.crawler.parsers.xpath import either, first
 
 STATUSES = ("ok", "private", "not_found", "empty")
 T = TypeVar("T")
@@ -160,38 +161,6 @@ def is_not_found(doc) -> bool:
     title = clean(" ".join(doc.xpath("/html/head/title//text()"))) or ""
     og = first(doc, '/html/head/meta[@property="og:url"]/@content') or ""
     return title.startswith("404") or og.rstrip("/").endswith("/error/404")
-
-
-def text_of(node) -> str | None:
-    return clean(node.text_content()) if node is not None else None
-
-
-def first(doc, xpath: str):
-    found = doc.xpath(xpath)
-    return found[0] if found else None
-
-
-def either(*candidates):
-    """The first candidate that is not None (lxml elements without children are falsy, so no `or`)."""
-    return next((c for c in candidates if c is not None), None)
-
-
-def has_class(name: str) -> str:
-    """XPath predicate for an element carrying CSS class `name`."""
-    return f'contains(concat(" ", normalize-space(@class), " "), " {name} ")'
-
-
-def labelled(doc: Any, labels: str, value: Callable[[Any], Any]) -> dict[str, Any]:
-    """Label text (without a trailing ':') -> the element holding its value, for layouts that put a label element
-    beside each value: `labels` selects the label elements, `value(label)` finds its value (None: left out). The
-    first of a repeated label wins."""
-    out: dict[str, Any] = {}
-    for node in doc.xpath(labels):
-        label = clean(node.text_content())
-        found = value(node)
-        if label and found is not None:
-            out.setdefault(label.rstrip(":").strip(), found)
-    return out
 
 
 def collect_links(ctx: Ctx, doc, *, skip_anime: int | None = None, skip_user: str | None = None) -> None:

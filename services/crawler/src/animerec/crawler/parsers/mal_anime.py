@@ -9,19 +9,9 @@ from __future__ import annotations
 import re
 
 from animerec.crawler import urls
-from animerec.crawler.parsers.base import (
-    Ctx,
-    anime_id_of,
-    collect_links,
-    either,
-    first,
-    has_class,
-    labelled,
-    subject,
-    text_of,
-    user_of,
-)
+from animerec.crawler.parsers.base import Ctx, anime_id_of, collect_links, subject, user_of
 from animerec.crawler.parsers.values import aired_range, clean, mal_date, parse_mal_date, to_float, to_int
+from animerec.crawler.parsers.xpath import either, first, has_class, labelled, text_of
 
 SEASONS = ("winter", "spring", "summer", "fall")
 _NO_SYNOPSIS = ("No synopsis information has been added", "No synopsis has been added")

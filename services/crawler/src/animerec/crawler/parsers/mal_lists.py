@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from animerec.crawler import urls
-from animerec.crawler.parsers.base import Ctx, anime_id_of, first, has_class, json_body
+from animerec.crawler.parsers.base import Ctx, anime_id_of, json_body
 from animerec.crawler.parsers.values import clean, iso_z, mmddyy, to_int
+from animerec.crawler.parsers.xpath import first, has_class
 
 # load.json's numeric statuses (7 = "all" is a filter, never an entry status).
 LIST_STATUS = {1: "watching", 2: "completed", 3: "on_hold", 4: "dropped", 6: "plan_to_watch"}

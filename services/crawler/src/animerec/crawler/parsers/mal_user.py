@@ -5,18 +5,9 @@ from __future__ import annotations
 import re
 
 from animerec.crawler import urls
-from animerec.crawler.parsers.base import (
-    Ctx,
-    anime_id_of,
-    collect_links,
-    first,
-    has_class,
-    labelled,
-    subject,
-    text_of,
-    user_of,
-)
+from animerec.crawler.parsers.base import Ctx, anime_id_of, collect_links, subject, user_of
 from animerec.crawler.parsers.values import clean, iso_z, mal_date, parse_relative, to_float, to_int
+from animerec.crawler.parsers.xpath import first, has_class, labelled, text_of
 
 # Shown instead of the list updates when the owner restricts the list (profile_private fixture).
 PRIVATE_MARKERS = ("Access to this list has been restricted by the owner", "This profile is private")
