@@ -99,3 +99,16 @@ def test_ranker_learns_a_planted_signal_and_beats_a_shuffled_order():
     assert report["holdout_ndcg"] > 0
     assert learned > shuffled + 0.3
     assert learned > best_single + 0.05
+
+
+def test_ranker_round_trips_through_the_file_the_train_step_writes(tmp_path):
+    rng = np.random.default_rng(1)
+    shapes = [(3, 4), (4,), (4, 2), (2,), (2, 1), (1,), (3, 1), (1,)]
+    ranker = ranking.ListRanker([rng.normal(size=s).astype("float32") for s in shapes],
+                                rng.normal(size=3).astype("float32"), rng.uniform(0.5, 2, 3).astype("float32"),
+                                ["a", "b", "c"])
+    ranker.save(tmp_path / "ranker0.npz")
+    loaded = ranking.ListRanker.load(tmp_path / "ranker0.npz")
+    x = rng.normal(size=(5, 7, 3)).astype("float32")
+    assert loaded.names == ["a", "b", "c"]
+    assert np.allclose(loaded.score(x), ranker.score(x))

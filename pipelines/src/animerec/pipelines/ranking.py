@@ -1,79 +1,13 @@
-"""Rankers that reorder retrieved candidates: pointwise (MSE on scores), listwise (ListMLE, written
-here because tensorflow-ranking does not work with current TensorFlow) and pairwise (logistic loss
-on (anchor, a, b, label)). All three score one feature vector at a time with the same small MLP."""
+"""The user-anime list ranker (userrank.py): a linear term plus a small MLP over each candidate's features,
+trained with a listwise softmax cross-entropy (TFRS Ranking task) and early-stopped on held-out NDCG."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from .tfsetup import tensorflow
-
-
-def mlp(keras, n_features: int, hidden: int, seed: int):
-    init = keras.initializers.GlorotUniform(seed=seed)
-    return keras.Sequential([
-        keras.layers.Dense(hidden, activation="relu", kernel_initializer=init),
-        keras.layers.Dense(max(hidden // 2, 1), activation="relu", kernel_initializer=init),
-        keras.layers.Dense(1, kernel_initializer=init),
-    ])
-
-
-def list_mle_loss(tf, labels, scores, mask, seed: int | None = None, relevant_prefix: bool = True):
-    """ListMLE: -log P(the label order | scores) under the Plackett-Luce model, averaged over lists.
-
-    labels, scores: [batch, list]; mask: True where the entry is real. Ties in the labels are broken
-    at random (a fresh tie order every call), padded entries are ignored. With `relevant_prefix`
-    only the placements of the items labelled > 0 count (each still against every item below it):
-    with implicit feedback most of a list is tied at 0, and the full likelihood would mostly fit
-    the random order of those ties.
-    """
-    mask = tf.cast(mask, tf.bool)
-    noise = tf.random.uniform(tf.shape(labels), maxval=1e-3, seed=seed)
-    key = tf.where(mask, tf.cast(labels, tf.float32) + noise, tf.fill(tf.shape(labels), -np.inf))
-    order = tf.argsort(key, axis=1, direction="DESCENDING", stable=True)
-    s = tf.gather(scores, order, batch_dims=1)
-    m = tf.cast(tf.gather(mask, order, batch_dims=1), tf.float32)
-    s = s * m  # padded entries: finite, then excluded from every sum below
-    s_max = tf.stop_gradient(tf.reduce_max(s - (1.0 - m) * 1e9, axis=1, keepdims=True))
-    exp = tf.exp(s - s_max) * m
-    tail = tf.cumsum(exp, axis=1, reverse=True)  # sum over the items at or below each position
-    nll = (tf.math.log(tail + 1e-20) + s_max - s) * m
-    if relevant_prefix:
-        nll = nll * tf.cast(tf.gather(tf.cast(labels, tf.float32), order, batch_dims=1) > 0, tf.float32)
-    return tf.reduce_mean(tf.reduce_sum(nll, axis=1))
-
-
-class Ranker:
-    """A trained MLP scorer; `kind` says how it was trained."""
-
-    def __init__(self, kind: str, weights: list[np.ndarray], mean: np.ndarray, std: np.ndarray):
-        self.kind, self.weights, self.mean, self.std = kind, weights, mean, std
-
-    def score(self, features: np.ndarray) -> np.ndarray:
-        """Numpy forward pass, so scoring needs no TensorFlow."""
-        x = (features.reshape(-1, features.shape[-1]) - self.mean) / self.std
-        w = self.weights
-        x = np.maximum(x @ w[0] + w[1], 0)
-        x = np.maximum(x @ w[2] + w[3], 0)
-        out = (x @ w[4] + w[5])[:, 0]
-        return out.reshape(features.shape[:-1])
-
-    def save(self, path: Path) -> None:
-        with open(path, "wb") as fh:
-            np.savez(fh, mean=self.mean, std=self.std, kind=np.array(self.kind),
-                     **{f"w{i}": w for i, w in enumerate(self.weights)})
-
-    @classmethod
-    def load(cls, path: Path) -> Ranker:
-        with np.load(path) as z:
-            weights = [z[f"w{i}"] for i in range(6)]
-            return cls(str(z["kind"]), weights, z["mean"], z["std"])
-
-    def describe(self) -> str:
-        return json.dumps({"kind": self.kind, "features": int(self.mean.shape[-1])})
 
 
 def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,67 +17,6 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     std[std < 1e-6] = 1.0
     return mean.astype("float32"), std.astype("float32")
 
-
-def train_pointwise(features: np.ndarray, targets: np.ndarray, *, hidden: int, epochs: int, batch_size: int,
-                    learning_rate: float, seed: int, threads: int) -> Ranker:
-    """MSE between the predicted and the observed score (scaled to 0..1; 0 for not interacted)."""
-    tf = tensorflow(threads, seed)
-    keras = tf.keras
-    mean, std = _standardise(features)
-    model = mlp(keras, features.shape[-1], hidden, seed)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    model.fit((features - mean) / std, targets.astype("float32"), epochs=epochs, batch_size=batch_size,
-              shuffle=True, verbose=0)
-    return Ranker("pointwise", [w.numpy() for w in model.weights], mean, std)
-
-
-def train_listwise(features: np.ndarray, labels: np.ndarray, mask: np.ndarray, *, hidden: int, epochs: int,
-                   batch_size: int, learning_rate: float, seed: int, threads: int) -> Ranker:
-    """ListMLE over lists: features [lists, L, F], labels [lists, L], mask [lists, L]."""
-    tf = tensorflow(threads, seed)
-    keras = tf.keras
-    mean, std = _standardise(features[mask])
-    x = ((features - mean) / std).astype("float32")
-    net = mlp(keras, features.shape[-1], hidden, seed)
-    optimizer = keras.optimizers.Adam(learning_rate)
-    data = (tf.data.Dataset.from_tensor_slices((x, labels.astype("float32"), mask))
-            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size))
-
-    @tf.function
-    def step(xb, yb, mb):
-        with tf.GradientTape() as tape:
-            scores = tf.squeeze(net(xb, training=True), -1)
-            loss = list_mle_loss(tf, yb, scores, mb)
-        grads = tape.gradient(loss, net.trainable_variables)
-        optimizer.apply_gradients(zip(grads, net.trainable_variables, strict=True))
-        return loss
-
-    for _ in range(epochs):
-        for xb, yb, mb in data:
-            step(xb, yb, mb)
-    return Ranker("listwise", [w.numpy() for w in net.weights], mean, std)
-
-
-def train_pairwise(anchor_a: np.ndarray, anchor_b: np.ndarray, labels: np.ndarray, *, hidden: int, epochs: int,
-                   batch_size: int, learning_rate: float, seed: int, threads: int) -> Ranker:
-    """(anchor, a, b, label): features of (anchor, a) and (anchor, b); label 1 when a ranks above b.
-    Logistic loss on score(anchor, a) - score(anchor, b)."""
-    tf = tensorflow(threads, seed)
-    keras = tf.keras
-    mean, std = _standardise(np.concatenate([anchor_a, anchor_b]))
-    net = mlp(keras, anchor_a.shape[-1], hidden, seed)
-    xa = keras.Input(shape=(anchor_a.shape[-1],))
-    xb = keras.Input(shape=(anchor_b.shape[-1],))
-    diff = keras.layers.Subtract()([net(xa), net(xb)])
-    model = keras.Model([xa, xb], diff)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
-    model.fit([(anchor_a - mean) / std, (anchor_b - mean) / std], labels.astype("float32"), epochs=epochs,
-              batch_size=batch_size, shuffle=True, verbose=0)
-    return Ranker("pairwise", [w.numpy() for w in net.weights], mean, std)
-
-
-# --- the user-anime list ranker ----------------------------------------------------------------------
 
 class ListRanker:
     """Scores every candidate of a list from its features: a linear term plus a small MLP (numpy
