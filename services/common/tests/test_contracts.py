@@ -132,6 +132,22 @@ def test_compiled_validator_agrees_with_the_reference_on_every_mutation():
             assert str(err.value) == f"{name}: {where}: {error.message}"
 
 
+def test_fast_date_time_check_gives_jsonschemas_verdicts():
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    fast = contracts._fast_datetime(checker)
+    assert fast is not None, "rfc3339_validator is installed with jsonschema here"
+    days = [f"{d:02d}" for d in range(0, 33)]
+    texts = [f"{y}-{m}-{d}T12:00:00Z" for y in ("0000", "0001", "1900", "2000", "2023", "2024")
+             for m in ("00", "01", "02", "04", "12", "13") for d in days]
+    texts += ["2020-01-01t00:00:00z", "2020-01-01T00:00:00.123+05:30", "2020-01-01T23:59:60Z", "2020-01-01 00:00:00Z",
+              "2020-01-01T00:00:00", "2020-01-01T00:00:00Z\n", "2020-1-01T00:00:00Z", "", "x", "2020-01-01",
+              "\u0660\u0662020-01-01T00:00:00Z", "2020-01-01T24:00:00Z", "2020-01-01T00:00:00-24:00"]
+    for text in [*texts, 5, None]:
+        assert fast(text) == checker.conforms(text, "date-time"), text
+
+
 def test_user_name_pattern_is_the_schemas_rule_without_anchors():
     import re
     pattern = contracts.user_name_pattern()
