@@ -25,6 +25,17 @@ def test_sasl_ssl_kwargs():
     assert kafka_security.client_kwargs(ssl) == {"security_protocol": "SSL", "ssl_check_hostname": True}
 
 
+def test_librdkafka_config_carries_the_same_security():
+    assert kafka_security.librdkafka_config(kafka_security.load({})) == {}
+    assert kafka_security.librdkafka_config(kafka_security.load(SASL)) == {
+        "security.protocol": "sasl_ssl", "sasl.mechanism": "SCRAM-SHA-256", "sasl.username": "animerec",
+        "sasl.password": "s3cret", "ssl.endpoint.identification.algorithm": "https",
+        "ssl.ca.location": "/etc/animerec/kafka-ca/ca.crt"}
+    ssl = kafka_security.load({"ANIMEREC_KAFKA_SECURITY_PROTOCOL": "SSL", "ANIMEREC_KAFKA_SSL_CHECK_HOSTNAME": "false"})
+    assert kafka_security.librdkafka_config(ssl) == {
+        "security.protocol": "ssl", "ssl.endpoint.identification.algorithm": "none", "ssl.ca.location": "probe"}
+
+
 @pytest.mark.parametrize(("env", "message"), [
     ({"ANIMEREC_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "ANIMEREC_KAFKA_SASL_USERNAME"),
     ({"ANIMEREC_KAFKA_SECURITY_PROTOCOL": "TLS"}, "ANIMEREC_KAFKA_SECURITY_PROTOCOL"),
@@ -43,9 +54,11 @@ def test_every_client_gets_the_security_settings(monkeypatch):
     kafka_security._from_process.cache_clear()
     try:
         options = kafka.client_options(config.core({}), "test")
+        librdkafka = kafka.librdkafka_options(config.core({}), "test")
     finally:
         kafka_security._from_process.cache_clear()
     assert options["security_protocol"] == "SASL_SSL" and options["sasl_plain_password"] == "s3cret"
+    assert librdkafka["security.protocol"] == "sasl_ssl" and librdkafka["sasl.password"] == "s3cret"
     assert options["ssl_cafile"] == "/etc/animerec/kafka-ca/ca.crt"
 
 

@@ -43,6 +43,12 @@ def client_options(settings: CoreSettings, purpose: str) -> dict[str, Any]:
             "client_id": f"{settings.kafka_client_id}-{purpose}", **kafka_security.client_kwargs()}
 
 
+def librdkafka_options(settings: CoreSettings, purpose: str) -> dict[str, Any]:
+    """`client_options` for a librdkafka (confluent-kafka) client: the same brokers, client id and security."""
+    return {"bootstrap.servers": settings.kafka_bootstrap, "client.id": f"{settings.kafka_client_id}-{purpose}",
+            **kafka_security.librdkafka_config()}
+
+
 # ---- dead letters: the one builder ---------------------------------------------------------------------------
 
 H_DEAD_LETTER_ID = "animerec-dead-letter-id"

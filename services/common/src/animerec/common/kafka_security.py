@@ -1,7 +1,8 @@
 """Kafka connection security and topic durability (ANIMEREC_KAFKA_*), read once: what every client and the topic
 creator need on a production cluster (SASL over TLS, replicated topics), none of it needed by the local broker.
 
-`client_kwargs()` is merged into every kafka-python client `animerec.common.kafka` builds. The SASL username and
+`client_kwargs()` is merged into every kafka-python client `animerec.common.kafka` builds, `librdkafka_config()`
+into the librdkafka (confluent-kafka) ones: the landing writer's partition reader. The SASL username and
 password come from a Secret (the chart's `kafka.security.existingSecret`), the CA bundle from a mounted file.
 """
 
@@ -83,6 +84,22 @@ def client_kwargs(settings: KafkaSecuritySettings | None = None) -> dict[str, An
         if s.ssl_cafile:
             kwargs["ssl_cafile"] = s.ssl_cafile
     return kwargs
+
+
+def librdkafka_config(settings: KafkaSecuritySettings | None = None) -> dict[str, Any]:
+    """The same security as `client_kwargs`, as librdkafka properties (none for PLAINTEXT)."""
+    s = settings or _from_process()
+    if s.security_protocol == "PLAINTEXT":
+        return {}
+    config: dict[str, Any] = {"security.protocol": s.security_protocol.lower()}
+    if s.security_protocol.startswith("SASL_"):
+        config.update({"sasl.mechanism": s.sasl_mechanism, "sasl.username": s.sasl_username,
+                       "sasl.password": s.sasl_password})
+    if s.security_protocol.endswith("SSL"):
+        config["ssl.endpoint.identification.algorithm"] = "https" if s.ssl_check_hostname else "none"
+        # The wheel's librdkafka carries its own OpenSSL, which knows no system CA paths unless told to probe.
+        config["ssl.ca.location"] = s.ssl_cafile or "probe"
+    return config
 
 
 def topic_durability(key: str, settings: KafkaSecuritySettings | None = None) -> tuple[int, dict[str, str]]:

@@ -1,6 +1,6 @@
 """The Beam pipeline that lands one bounded batch: Kafka offset ranges -> decode, validate -> PostgreSQL.
 
-    PartitionRanges | ReadPartitions (splittable DoFn, kafka-python) | Validate | WriteLanding
+    PartitionRanges | ReadPartitions (splittable DoFn, librdkafka) | Validate | WriteLanding
 
 The writer builds the ranges (committed offset .. high watermark of each partition it owns), runs the pipeline
 and commits the Kafka offsets only after `run()` returned, i.e. after every bundle's database transaction
@@ -25,6 +25,7 @@ from animerec.common import contracts
 from animerec.common.config import CoreSettings
 
 from . import sink
+from .chunks import Checked, RecordChunk
 from .source import PartitionRange, ReadPartitions
 from .tables import landing_tables
 from .validate import MAX_MESSAGE_BYTES, Landed, Rejected, check
@@ -46,6 +47,7 @@ class Options:
     """What the pipeline's steps need; plain values, so the steps pickle for any runner."""
 
     allowed: dict[str, tuple[str, ...]]
+    group: str = "animerec-landing"     # names the partition reader's client; it joins nothing
     chunk_rows: int = 10000
     dead_letter: bool = True
     dead_letter_max_bytes: int = 262144
@@ -60,7 +62,7 @@ def allowed_schemas(topic_prefix: str, topic_keys: list[str]) -> dict[str, tuple
 
 
 class Validate(beam.DoFn):
-    """A chunk of records -> (landed, rejected) for the chunk."""
+    """A chunk of records -> the chunk's landed rows and rejects."""
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -68,14 +70,17 @@ class Validate(beam.DoFn):
     def setup(self) -> None:
         self.tables = landing_tables()
 
-    def process(self, records: list):
+    def process(self, records: RecordChunk):
         allowed, tables, limit = self.options.allowed, self.tables, self.options.max_message_bytes
-        landed: list[object] = []
-        rejected: list[object] = []
+        out = Checked()
+        landed, rejected = out.landed.append, out.rejected.append
         for record in records:
-            out = check(record, allowed, tables, limit)
-            (landed if type(out) is Landed else rejected).append(out)
-        yield landed, rejected
+            result = check(record, allowed, tables, limit)
+            if type(result) is Landed:
+                landed(result)
+            else:
+                rejected(result)  # type: ignore[arg-type]
+        yield out
 
 
 class WriteLanding(beam.DoFn):
@@ -102,11 +107,11 @@ class WriteLanding(beam.DoFn):
         self.rows: dict[str, list[Landed]] = defaultdict(list)
         self.rejects: list[Rejected] = []
 
-    def process(self, chunk: tuple[list[Landed], list[Rejected]]):
-        landed, rejected = chunk
-        for item in landed:
-            self.rows[item.schema].append(item)
-        self.rejects.extend(rejected)
+    def process(self, chunk: Checked):
+        rows = self.rows
+        for item in chunk.landed:
+            rows[item.schema].append(item)
+        self.rejects.extend(chunk.rejected)
 
     def finish_bundle(self) -> None:
         if not self.rows and not self.rejects:
@@ -156,9 +161,9 @@ class WriteLanding(beam.DoFn):
 def build(pipeline: beam.Pipeline, ranges: list[PartitionRange], core: CoreSettings, options: Options) -> None:
     _ = (pipeline
          | "Ranges" >> beam.Create(ranges)
-         | "Read" >> beam.ParDo(ReadPartitions(core, poll_timeout_ms=options.poll_timeout_ms,
-                                               read_timeout_s=options.read_timeout_s))
-         | "Validate" >> beam.ParDo(Validate(options))
+         | "Read" >> beam.ParDo(ReadPartitions(core, group=options.group, poll_timeout_ms=options.poll_timeout_ms,
+                                               read_timeout_s=options.read_timeout_s)).with_output_types(RecordChunk)
+         | "Validate" >> beam.ParDo(Validate(options)).with_output_types(Checked)
          | "Land" >> beam.ParDo(WriteLanding(core, options)))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from kafka import TopicPartition
@@ -37,7 +37,7 @@ class Totals:
     duplicates: int = 0
     rejected: int = 0
     dead_letters: int = 0
-    busy_s: float = 0.0     # time spent in batches (bounds, pipeline, commit), without idle polls
+    busy_s: float = 0.0     # time spent in batches (bounds, pipeline, commit), without idle polls or group joins
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Cycle:
     ranges: list[PartitionRange]
     assigned: int = 0
     caught_up: bool = True  # every owned partition was read up to the high watermark seen at the start
+    started: float = field(default_factory=time.monotonic)  # once the assignment was known: the batch's start
 
 
 class Writer:
@@ -52,7 +53,7 @@ class Writer:
         self.core = core
         self.settings = settings
         self.topics = [topic_name(core, key) for key in settings.topics]
-        self.options = Options(allowed=allowed_schemas(core.topic_prefix, settings.topics),
+        self.options = Options(allowed=allowed_schemas(core.topic_prefix, settings.topics), group=settings.group,
                                chunk_rows=settings.write_chunk_rows, dead_letter=settings.dead_letter,
                                dead_letter_max_bytes=settings.dead_letter_max_bytes,
                                max_message_bytes=settings.max_message_bytes,
@@ -73,34 +74,36 @@ class Writer:
     def plan(self) -> Cycle:
         """The offset ranges of this cycle: committed offset .. high watermark of each owned partition."""
         # Without an assignment, keep polling: a join (JoinGroup, then SyncGroup) completes only inside polls.
+        # The first poll does not wait: with every partition paused it would idle out its whole timeout, and a
+        # rebalance that is due revokes the assignment within it (eager protocol), so the loop below waits then.
         deadline = time.monotonic() + self.settings.session_timeout_ms / 1000
-        assigned = self.consumer.keep_alive(self.settings.poll_timeout_ms)
+        assigned = self.consumer.keep_alive(0)
         while not assigned and time.monotonic() < deadline and not self.consumer.stopping:
             assigned = self.consumer.keep_alive(self.settings.poll_timeout_ms)
         assigned = sorted(assigned, key=lambda tp: (tp.topic, tp.partition))
         if not assigned:
             return Cycle([], 0, False)
+        started = time.monotonic()
         committed = self.consumer.committed(assigned)
         high = high_watermarks(self.core, committed, timeout=self.settings.read_timeout_s)
         backlog = {tp: high[tp] - committed[tp] for tp in assigned if high[tp] > committed[tp]}
         for tp in assigned:
             m.LAG.labels(tp.topic, str(tp.partition)).set(max(0, high[tp] - committed[tp]))
         if not backlog:
-            return Cycle([], len(assigned), True)
+            return Cycle([], len(assigned), True, started)
         # A batch is bounded: each partition gets its share of batch_max_messages.
         share = max(1, math.ceil(self.settings.batch_max_messages / len(backlog)))
         ranges = [PartitionRange(tp.topic, tp.partition, committed[tp], committed[tp] + min(n, share),
                                  self.settings.split_messages) for tp, n in backlog.items()]
-        return Cycle(ranges, len(assigned), all(n <= share for n in backlog.values()))
+        return Cycle(ranges, len(assigned), all(n <= share for n in backlog.values()), started)
 
     def cycle(self) -> Cycle:
-        started = time.monotonic()
         plan = self.plan()
         if plan.ranges:
             result = run_batch(plan.ranges, core=self.core, options=self.options, runner=self.settings.runner,
                                pipeline_args=self.settings.pipeline_args)
             self._commit(plan.ranges)  # only now: every row of the batch is committed in PostgreSQL
-            self._account(plan, result, time.monotonic() - started)
+            self._account(plan, result, time.monotonic() - plan.started)
         if self.settings.dead_letter:
             self.totals.dead_letters += self.dead_letters.send_pending(self.conn)
         return plan
