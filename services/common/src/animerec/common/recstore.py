@@ -25,6 +25,9 @@ Key layout (``P`` is the configured prefix, e.g. ``animerec:``; ``V`` a version 
                                         last_interaction_date|null], ...]}
     P fb:hidden:USER            zset    anime_id -> unix time of a verified "not for me" (bounded, expiring)
     P fb:liked:USER             zset    anime_id -> unix time of a verified like (bounded, expiring)
+    P rec:stream:trending:meta  hash    the streaming job's last window: window_end_ms, updated_at, version, items
+                                        (its list replaces the live version's `trending`)
+    P rec:stream:trending:genres hash   genre -> JSON [anime_id, ...] best first, of that window
 
 A version's keys carry a staging TTL while they are written, so a publish that dies half-way leaves
 nothing behind for long; the switch removes that TTL from the new version and gives the previous one
@@ -133,6 +136,10 @@ class Keys:
 
     def version_key(self, version: str, part: str) -> str:
         return f"{self.prefix}rec:v:{version}:{part}"
+
+    def trending_key(self, part: str) -> str:
+        """The streaming job's trending `part` ("meta" or "genres"), outside versions."""
+        return f"{self.prefix}rec:stream:trending:{part}"
 
     def fresh_list_key(self, user: str) -> str:
         return f"{self.prefix}rec:fresh:list:{user_field(user)}"

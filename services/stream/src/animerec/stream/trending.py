@@ -10,7 +10,6 @@ so two writers cannot interleave). Per-genre lists (for "what's hot in your genr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -19,56 +18,49 @@ from animerec.common.recstore import Keys
 
 from .events import rank
 
-# KEYS: meta, live pointer, genres hash; ARGV: prefix, window_end_ms, list JSON, updated_at, list length,
-# then genre, genre list JSON pairs
+# The live version's keys in the one layout (recstore.Keys), VERSION standing for the id the script reads itself,
+# so reading the live pointer and writing into that version cannot interleave with a publish.
+VERSION = "{version}"
+# KEYS: meta, live pointer, genres hash; ARGV: the live version's trending key and meta key (with VERSION),
+# window_end_ms, list JSON, updated_at, list length, then genre, genre list JSON pairs
 _WRITE = """
+local function of_version(key, version)
+  local at = string.find(key, '{version}', 1, true)
+  return string.sub(key, 1, at - 1) .. version .. string.sub(key, at + string.len('{version}'))
+end
 local last = tonumber(redis.call('HGET', KEYS[1], 'window_end_ms') or '-1')
-local window_end = tonumber(ARGV[2])
+local window_end = tonumber(ARGV[3])
 if window_end < last then return 0 end
 local live = redis.call('GET', KEYS[2])
 if live then
-  local vkey = ARGV[1] .. 'rec:v:' .. live .. ':trending'
   -- only into a complete version: its meta hash is the marker
-  if redis.call('EXISTS', ARGV[1] .. 'rec:v:' .. live .. ':meta') == 1 then
-    redis.call('SET', vkey, ARGV[3], 'KEEPTTL')
+  if redis.call('EXISTS', of_version(ARGV[2], live)) == 1 then
+    redis.call('SET', of_version(ARGV[1], live), ARGV[4], 'KEEPTTL')
   end
 end
 redis.call('DEL', KEYS[3])
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[1], 'window_end_ms', ARGV[2], 'updated_at', ARGV[4], 'version', live or '', 'items', ARGV[5])
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'window_end_ms', ARGV[3], 'updated_at', ARGV[5], 'version', live or '', 'items', ARGV[6])
 return 1
 """
 
 
-@dataclass
-class StreamKeys(Keys):
-    prefix: str
-
-    @property
-    def meta(self) -> str:
-        return f"{self.prefix}rec:stream:trending:meta"
-
-    @property
-    def genres(self) -> str:
-        return f"{self.prefix}rec:stream:trending:genres"
-
-
-class TrendingWriter:
+class TrendingWriter(Keys):
     def __init__(self, client: redis.Redis, prefix: str, top_n: int, genre_top_n: int) -> None:
         self.redis = client
-        self.keys = StreamKeys(prefix)
+        self.prefix = prefix
         self.top_n = top_n
         self.genre_top_n = genre_top_n
         self._script = client.register_script(_WRITE)
 
     def live_catalogue(self) -> dict[int, list[str]] | None:
         """anime id -> genres of the live version's cards; None when nothing is published yet."""
-        live = self.redis.get(self.keys.live_key)
+        live = self.redis.get(self.live_key)
         if not live:
             return None
         live = live.decode() if isinstance(live, bytes) else live
         cards: dict[int, list[str]] = {}
-        for field, raw in self.redis.hscan_iter(self.keys.version_key(live, "cards"), count=2000):
+        for field, raw in self.redis.hscan_iter(self.version_key(live, "cards"), count=2000):
             try:
                 card: Any = json.loads(raw)
                 cards[int(field)] = [str(g) for g in card.get("genres") or []]
@@ -87,6 +79,7 @@ class TrendingWriter:
         pairs: list[str] = []
         for genre in sorted(per_genre):
             pairs += [genre, json.dumps(rank(per_genre[genre], self.genre_top_n))]
-        done = self._script(keys=[self.keys.meta, self.keys.live_key, self.keys.genres],
-                            args=[self.keys.prefix, window_end_ms, json.dumps(best), updated_at, len(best), *pairs])
+        done = self._script(keys=[self.trending_key("meta"), self.live_key, self.trending_key("genres")],
+                            args=[self.version_key(VERSION, "trending"), self.version_key(VERSION, "meta"),
+                                  window_end_ms, json.dumps(best), updated_at, len(best), *pairs])
         return bool(done)
