@@ -14,8 +14,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 TINY = {"epochs": 2, "embedding_dim": 8, "batch_size": 128, "candidates": 40, "popular_candidates": 10,
-        "ranking_epochs": 3, "ranking_list_size": 16, "als_factors": 8, "als_iterations": 3, "top_n": 10, "k": 10,
-        "similar_candidates": 30, "history_length": 20, "tf_threads": 1,
+        "top_n": 10, "k": 10, "similar_candidates": 30, "history_length": 20, "tf_threads": 1,
         "tune_trials": 2, "ranker_candidates": 40, "ranker_epochs": 3, "ranker_hidden": 16}
 
 

@@ -55,8 +55,8 @@ def test_import_dataset_loads_the_processed_tables(pg_url, tmp_path, small_world
 @pytest.mark.slow
 def test_evaluate_prints_every_model_and_baseline_as_json(tmp_path, small_world):
     ratings, anime = _tiny_csvs(tmp_path, small_world)
-    tiny = ["epochs=2", "embedding_dim=8", "candidates=40", "popular_candidates=10", "ranking_epochs=3",
-            "ranking_list_size=16", "tf_threads=1", "tune_trials=3"]
+    tiny = ["epochs=2", "embedding_dim=8", "candidates=40", "popular_candidates=10", "tf_threads=1",
+            "tune_trials=3"]
     args = ["evaluate", "--ratings", str(ratings), "--anime", str(anime), "--k", "10", "--format", "json"]
     for p in tiny:
         args += ["--param", p]
@@ -169,8 +169,8 @@ def test_recommend_writes_every_users_top_k_without_anything_they_have(tmp_path,
     small_world.anime.assign(genre=small_world.anime["genres"].map(", ".join)).rename(columns={"title": "name"})[
         ["anime_id", "name", "genre", "type"]].to_csv(anime, index=False)
     out = tmp_path / "recs.csv"
-    tiny = ["epochs=1", "embedding_dim=8", "candidates=40", "popular_candidates=10", "ranking_epochs=1",
-            "ranking_list_size=16", "tf_threads=1", "tune_trials=2"]
+    tiny = ["epochs=1", "embedding_dim=8", "candidates=40", "popular_candidates=10", "tf_threads=1",
+            "tune_trials=2"]
     args = ["recommend", "--ratings", str(ratings), "--anime", str(anime), "--k", "7", "--out", str(out)]
     for p in tiny:
         args += ["--param", p]

@@ -14,7 +14,6 @@ from animerec.common import config
 from animerec.common.config import setting
 
 BASELINES = ("popularity", "item_knn", "ease", "rp3beta", "als")  # baselines.NAMES, tuned (tuning.py)
-MODEL_NAMES = (*BASELINES, "retrieval", "pointwise", "listwise")
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,6 @@ class PipelineSettings:
     candidates: int = setting(300, minimum=10, maximum=5000, help="Candidates retrieved per user for ranking")
     popular_candidates: int = setting(100, minimum=0, maximum=5000,
                                       help="Most popular unseen anime added to each user's candidates")
-    # ranking
-    ranking_list_size: int = setting(50, minimum=2, maximum=1000,
-                                     help="Candidates per user in a ranking training list")
-    ranking_epochs: int = setting(5, minimum=1, maximum=1000, help="Ranking model epochs")
-    ranking_learning_rate: float = setting(0.01, minimum=0.0, help="Ranking model learning rate (Adam)")
-    ranking_hidden: int = setting(16, minimum=1, maximum=4096, help="Hidden units of the ranking MLP")
     # the user-anime model: multi-source candidates + listwise ranker (userrank.py)
     ranker_candidates: int = setting(300, minimum=10, maximum=5000,
                                      help="Candidates per user (union of every source's best) the ranker orders")
@@ -64,13 +57,6 @@ class PipelineSettings:
     retrieval_patience: int = setting(2, minimum=1, maximum=100,
                                       help="Two-tower epochs without a better validation NDCG before it stops")
     # baselines
-    als_factors: int = setting(64, minimum=2, maximum=1024, help="ALS baseline factors")
-    als_iterations: int = setting(15, minimum=1, maximum=200, help="ALS baseline iterations")
-    als_regularization: float = setting(0.05, minimum=0.0, help="ALS baseline L2 regularisation")
-    item_item_neighbours: int = setting(200, minimum=1, maximum=10000,
-                                        help="Neighbours kept per item by the co-occurrence baseline")
-    item_item_shrinkage: float = setting(100.0, minimum=0.0,
-                                         help="Shrinkage added to the co-occurrence cosine's denominator")
     tune_trials: int = setting(8, minimum=1, maximum=1000,
                                help="Trials of each baseline's hyper-parameter search on the validation split")
     # anime-anime

@@ -57,9 +57,9 @@ def stack_status(ctx: click.Context) -> None:
 
 
 # Demo-sized training: the models and their comparison with the baselines are the real ones, trained for
-# fewer epochs on fewer candidates so the whole demo fits in minutes on two cores (`--param` overrides).
-DEMO_PARAMS = ("epochs=3", "ranking_epochs=3", "candidates=100", "popular_candidates=30", "ranking_list_size=20",
-               "als_iterations=8", "similar_candidates=40")  # top_n: the full 300 the API filters
+# fewer epochs on fewer candidates so the whole demo fits in minutes on two cores (`--param` overrides);
+# top_n stays the full 300 the API filters.
+DEMO_PARAMS = ("epochs=3", "candidates=100", "popular_candidates=30", "similar_candidates=40")
 
 
 @click.command("demo")
