@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from animerec.pipelines import steps
 from animerec.pipelines.settings import from_params
 
@@ -24,8 +26,11 @@ def test_pipeline_compare_decides_honestly_from_validation_figures(tmp_path):
     assert decision["model"] == "ease" and decision["baseline"] == "ease"
     report = (tmp_path / "r.md").read_text()
     assert "**Published:** ease" in report and "ease: l2=400.0" in report
-    # The similar-anime pipeline still names its model and baseline: compared on test, publishable if it wins.
-    publishable = steps.compare({"pairwise": {M: 0.2}, "co_occurrence": {M: 0.1}}, params, "s",
-                                str(tmp_path / "s.md"), str(tmp_path / "s.json"), model="pairwise",
-                                baseline="co_occurrence")
-    assert publishable and json.loads((tmp_path / "s.json").read_text())["model"] == "pairwise"
+
+
+def test_pipeline_compare_without_a_baselines_validation_figure_is_a_clear_error(tmp_path):
+    params = from_params({"k": 20}).params()
+    results = {"popularity": {M: 0.11, "users": 9}, "ranker": {M: 0.5, f"val_{M}": 0.4, "users": 9}}
+    with pytest.raises(ValueError, match="no baseline has a validation ndcg@20"):
+        steps.compare(results, params, "t", str(tmp_path / "r.md"), str(tmp_path / "d.json"))
+    assert not (tmp_path / "d.json").exists()

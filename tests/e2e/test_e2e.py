@@ -17,8 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow, pytest
 WORLD = ["--generate-users", "40", "--generate-anime", "60", "--seed", "11"]
 CRAWLED_USERS = 25  # the rest stay uncrawled, for the cold-start check
 # Small, fast models: this checks the plumbing, the quality table lives in `make bench`.
-PARAMS = ["epochs=2", "embedding_dim=8", "candidates=40", "popular_candidates=10", "top_n=30",
-          "similar_candidates=20", "promote_baseline=popularity"]
+PARAMS = ["epochs=2", "embedding_dim=8", "candidates=40", "popular_candidates=10", "top_n=30", "similar_candidates=20"]
 
 
 @pytest.fixture(scope="module")

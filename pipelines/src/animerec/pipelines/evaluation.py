@@ -11,7 +11,7 @@ from typing import Any
 
 from animerec.common.texttable import table
 
-from .settings import BASELINES, PipelineSettings
+from .settings import PipelineSettings
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +89,6 @@ def decide(results: list[Result], metric: str, margin: float = 0.0) -> Decision:
                     honest[0].model if honest else "", margin, vals)
 
 
-def decide_pair(results: list[Result], model: str, baseline: str, metric: str) -> Decision:
-    """Promote `model` only if it is strictly better than `baseline` on test `metric` (the similar-anime
-    pipeline's rule until it has validation figures)."""
-    by_name = {r.model: r for r in results}
-    if model not in by_name or baseline not in by_name:
-        missing = model if model not in by_name else baseline
-        return Decision(False, model, baseline, metric, float("nan"), float("nan"), f"no result for {missing}")
-    mv, bv = by_name[model].metrics[metric], by_name[baseline].metrics[metric]
-    promoted = mv > bv
-    verdict = "beats" if promoted else "does not beat"
-    reason = f"{model} {metric} {mv:.4f} {verdict} {baseline} {bv:.4f}"
-    return Decision(promoted, model, baseline, metric, mv, bv, reason)
-
-
 METRIC_ORDER = ("recall", "ndcg", "map", "coverage")
 PERSONAL = ("distinct_share", "top1_share", "popularity_pct")
 
@@ -176,10 +162,6 @@ class Stopwatch:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
-
-
-def is_baseline(name: str) -> bool:
-    return name in BASELINES or name in ("genre_cosine", "co_occurrence")
 
 
 def settings_note(s: PipelineSettings) -> str:

@@ -71,16 +71,12 @@ class PipelineSettings:
     top_n: int = setting(300, minimum=1, maximum=1000, help="Length of the published lists")
     excluded_types: list[str] = setting([], help="Anime types never recommended (comma separated, e.g. Music)")
     excluded_genres: list[str] = setting([], help="Genres never recommended (comma separated, e.g. Hentai)")
-    promote_baseline: str = setting("popularity", choices=BASELINES,
-                                    help="A model is promoted only if it beats this baseline")
     promote_margin: float = setting(0.01, minimum=0.0, maximum=1.0,
                                     help="A learned model is promoted only if its validation figure beats the best "
                                          "tuned baseline's by this relative margin (and its test figure is not lower)")
     promote_metric: str = setting("ndcg", choices=("ndcg", "recall", "map"),
                                   help="Metric (at k) compared for promotion")
     keep_runs: int = setting(5, minimum=1, maximum=1000, help="Runs of each pipeline kept in PostgreSQL")
-    promote_model: str = setting("listwise", choices=("retrieval", "pointwise", "listwise"),
-                                 help="Which user-anime model the pipeline publishes")
     # execution
     tf_threads: int = setting(2, minimum=1, maximum=256, help="TensorFlow intra-op threads (inter-op: 1)")
     image: str = setting("animerec/pipelines:0.1.0", help="Container image of every pipeline component")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .data import World, world_from_postgres
-from .evaluation import Result, decide, decide_pair, markdown_report, settings_note
+from .evaluation import Result, decide, markdown_report, settings_note
 from .settings import BASELINES, from_params
 from .topk import ranking_metrics
 
@@ -136,30 +136,22 @@ def train_ranker(world_path: str, splits_path: str, baselines_path: str, model_p
 
 
 def compare(results: dict[str, dict[str, Any]], params: dict, title: str, report_path: str,
-            decision_path: str, model: str | None = None, baseline: str | None = None,
-            notes: list[str] | None = None) -> bool:
-    """Metrics of every model -> markdown report and the promotion decision. With validation figures
-    (`val_<metric>` keys) the honest rule decides among all models (evaluation.decide) and the run is
-    always publishable: its lists are the decided model's. Without them, `model` against `baseline`
-    on test (the similar-anime pipeline). Returns whether the run may be published."""
+            decision_path: str) -> bool:
+    """Metrics of every model -> markdown report and the promotion decision: the honest rule on the
+    validation figures (`val_<metric>` keys) decides among all models (evaluation.decide; a ValueError when
+    no baseline has one). The run is always publishable: its lists are the decided model's."""
     s = from_params(params)
     k = s.k
     rows = [_result(name, figures) for name, figures in results.items()]
-    metric = f"{s.promote_metric}@{k}"
-    if model is None and any(metric in r.val for r in rows if r.baseline):
-        decision = decide(rows, metric, s.promote_margin)
-        publishable = True
-    else:
-        decision = decide_pair(rows, model or s.promote_model, baseline or s.promote_baseline, metric)
-        publishable = decision.promoted
-    Path(report_path).write_text(markdown_report(title, rows, k, decision, [settings_note(s), *(notes or [])]))
-    Path(decision_path).write_text(json.dumps({**decision.__dict__, "publishable": publishable, "results": results},
+    decision = decide(rows, f"{s.promote_metric}@{k}", s.promote_margin)
+    Path(report_path).write_text(markdown_report(title, rows, k, decision, [settings_note(s)]))
+    Path(decision_path).write_text(json.dumps({**decision.__dict__, "publishable": True, "results": results},
                                               indent=2, default=float))
-    return publishable
+    return True
 
 
 def _result(name: str, figures: dict[str, Any]) -> Result:
-    baseline = name in BASELINES or name in ("genre_cosine", "co_occurrence", "item_item")
+    baseline = name in BASELINES
     metrics = {k: float(v) for k, v in figures.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
                and not k.startswith("val_") and k != "seconds"}
     val = {k[4:]: float(v) for k, v in figures.items() if k.startswith("val_")}
