@@ -18,9 +18,10 @@ class LandingSettings:
                                                "a Flink job server, see pipeline_args)")
     pipeline_args: list[str] = setting([], help="Extra Beam pipeline flags, comma separated (e.g. "
                                                 "--job_endpoint=flink-jobserver:8099,--environment_type=LOOPBACK)")
-    batch_max_messages: int = setting(20000, minimum=1, maximum=1_000_000,
+    batch_max_messages: int = setting(50000, minimum=1, maximum=1_000_000,
                                       help="Most messages one bounded read (one Beam pipeline run) takes, "
-                                           "shared out over the partitions with a backlog")
+                                           "shared out over the partitions with a backlog (each batch costs "
+                                           "about half a second of pipeline start, connections and bounds)")
     split_messages: int = setting(50000, minimum=100, maximum=10_000_000,
                                   help="Largest offset range a runner reads as one piece (splits run in parallel)")
     poll_timeout_ms: int = setting(500, minimum=10, maximum=60000, help="Timeout of one Kafka poll")

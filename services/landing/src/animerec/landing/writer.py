@@ -48,6 +48,17 @@ class Cycle:
     started: float = field(default_factory=time.monotonic)  # once the assignment was known: the batch's start
 
 
+def shares(backlog: dict[TopicPartition, int], budget: int) -> dict[TopicPartition, int]:
+    """Messages each partition gives to a batch of at most `budget` (at least one each): equal shares, and what
+    a short backlog leaves of its share goes to the others, so a backlog that fits takes one batch."""
+    out: dict[TopicPartition, int] = {}
+    left = budget
+    for i, (tp, n) in enumerate(sorted(backlog.items(), key=lambda kv: kv[1])):
+        out[tp] = min(n, max(1, math.ceil(left / (len(backlog) - i))))
+        left -= out[tp]
+    return out
+
+
 class Writer:
     def __init__(self, core: CoreSettings, settings: LandingSettings) -> None:
         self.core = core
@@ -91,11 +102,10 @@ class Writer:
             m.LAG.labels(tp.topic, str(tp.partition)).set(max(0, high[tp] - committed[tp]))
         if not backlog:
             return Cycle([], len(assigned), True, started)
-        # A batch is bounded: each partition gets its share of batch_max_messages.
-        share = max(1, math.ceil(self.settings.batch_max_messages / len(backlog)))
-        ranges = [PartitionRange(tp.topic, tp.partition, committed[tp], committed[tp] + min(n, share),
-                                 self.settings.split_messages) for tp, n in backlog.items()]
-        return Cycle(ranges, len(assigned), all(n <= share for n in backlog.values()), started)
+        take = shares(backlog, self.settings.batch_max_messages)
+        ranges = [PartitionRange(tp.topic, tp.partition, committed[tp], committed[tp] + take[tp],
+                                 self.settings.split_messages) for tp in backlog]
+        return Cycle(ranges, len(assigned), all(take[tp] == n for tp, n in backlog.items()), started)
 
     def cycle(self) -> Cycle:
         plan = self.plan()
