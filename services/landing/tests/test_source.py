@@ -18,14 +18,20 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture()
-def backlog(land_core):
-    """(topic, a partition holding at least 40 records, its high watermark)."""
+def watermarks(land_core):
+    """{partition: high watermark} of the ingest topic, after 600 messages."""
     produce(land_core, world.messages(world.sized(600))[:600])
     topic = topic_name(land_core, "ingest")
-    high = high_watermarks(land_core, {TopicPartition(topic, p): 0 for p in range(6)})
-    tp, end = max(high.items(), key=lambda kv: kv[1])
+    return {tp.partition: end for tp, end in high_watermarks(land_core, {TopicPartition(topic, p): 0
+                                                                         for p in range(6)}).items()}
+
+
+@pytest.fixture()
+def backlog(land_core, watermarks):
+    """(topic, a partition holding at least 40 records, its high watermark)."""
+    partition, end = max(watermarks.items(), key=lambda kv: kv[1])
     assert end >= 40
-    return topic, tp.partition, end
+    return topic_name(land_core, "ingest"), partition, end
 
 
 def read(reader, element, tracker, split_after=None):
@@ -83,5 +89,24 @@ def test_offsets_the_partition_does_not_hold_time_out(land_core, backlog):
         with pytest.raises(TimeoutError, match=rf"\[{partition}\]: offsets {end}\.\.{end + 10}"):
             read(reader, PartitionRange(topic, partition, end - 3, end + 10), tracker)
         assert time.monotonic() - started < 10
+    finally:
+        reader.teardown()
+
+
+@pytest.mark.parametrize("order", ["as announced", "reversed"])
+def test_fetching_ahead_never_changes_what_a_range_yields(land_core, watermarks, order):
+    """The reader is told the batch's ranges; whatever order they come in, each yields exactly its offsets."""
+    topic = topic_name(land_core, "ingest")
+    ranges = [PartitionRange(topic, p, 3, end) for p, end in sorted(watermarks.items()) if end > 3]
+    reader = ReadPartitions(land_core, max_chunk=50, upcoming=ranges)
+    reader.setup()
+    try:
+        for r in ranges if order == "as announced" else ranges[::-1]:
+            tracker = OffsetRestrictionTracker(OffsetRange(r.start, r.stop))
+            records = read(reader, r, tracker)
+            assert [x.offset for x in records] == list(range(r.start, r.stop))
+            assert {x.partition for x in records} == {r.partition}
+            tracker.check_done()
+        assert len(reader.idle) + len(reader.ahead) == 2
     finally:
         reader.teardown()

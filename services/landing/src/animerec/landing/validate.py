@@ -108,8 +108,8 @@ def _scan(value: Any) -> tuple[int, bool, bool, int]:
 def _plain(raw: bytes) -> bool:
     """True when the text alone rules out what `_scan` looks for: a decoded string holds a quote only where the text
     escapes one, NUL only where it escapes one, and every level of nesting costs an opening bracket."""
-    return (raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH and b'\\"' not in raw and b"\\u0022" not in raw
-            and b"\\u0000" not in raw)
+    return (raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
+            and (b"\\" not in raw or (b'\\"' not in raw and b"\\u0022" not in raw and b"\\u0000" not in raw)))
 
 
 class _Duplicate(ValueError):
