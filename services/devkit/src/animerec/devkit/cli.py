@@ -65,7 +65,7 @@ DEMO_PARAMS = ("epochs=3", "candidates=100", "popular_candidates=30", "similar_c
 @click.command("demo")
 @click.option("--users", type=click.IntRange(1, 100_000), default=1000, show_default=True,
               help="Real MAL profiles to crawl from the mirror")
-@click.option("--anime-limit", type=click.IntRange(1, 100_000), default=1500, show_default=True,
+@click.option("--anime-limit", type=click.IntRange(1, 100_000), default=1200, show_default=True,
               help="Anime to crawl (those the crawled lists name come first)")
 @click.option("--world", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of the mirror's real datasets (default: the repo's data/; see data/README.md)")
