@@ -29,8 +29,8 @@ from animerec.common import config, db, kafka, migrate
 from animerec.devkit import eventworld as world
 from animerec.devkit import tansu
 from animerec.devkit.processes import stop
+from animerec.landing.beam_job import allowed_schemas
 from animerec.landing.config import settings as landing_settings
-from animerec.landing.pipeline import allowed_schemas
 from animerec.landing.source import PartitionRange, ReadPartitions, reader_config
 from animerec.landing.tables import landing_tables
 from animerec.landing.validate import Record, check

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from animerec.common import contracts
-from animerec.landing.pipeline import allowed_schemas
+from animerec.landing.beam_job import allowed_schemas
 from animerec.landing.tables import landing_tables
 from animerec.landing.validate import Landed, Record, Rejected, check
 

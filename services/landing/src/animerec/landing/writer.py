@@ -20,9 +20,9 @@ from animerec.common.config import CoreSettings
 from animerec.common.kafka import EventConsumer, high_watermarks, topic_name
 
 from . import metrics as m
+from .beam_job import BatchResult, Options, allowed_schemas, run_batch
 from .config import LandingSettings
 from .deadletters import DeadLetterSender
-from .pipeline import BatchResult, Options, allowed_schemas, run_batch
 from .source import PartitionRange
 from .tables import check_columns, landing_tables
 
