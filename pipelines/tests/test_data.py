@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from animerec.common import db
+from animerec.devkit.fixtures import migrated_database
 from animerec.pipelines import data
 
 SHARED = Path(os.environ.get("ANIMEREC_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared"))
@@ -40,12 +41,8 @@ def test_bad_files_get_clear_errors(tmp_path):
 
 
 @pytest.mark.integration
-def test_training_reads_verified_feedback_likes_as_positives_dislikes_as_negatives(pg_url, small_world):
-    url = db.with_database(pg_url, "animerec_feedback_" + os.urandom(4).hex())
-    db.ensure_database(url)
-    try:
-        from animerec.common import migrate
-        migrate.apply(url)
+def test_training_reads_verified_feedback_likes_as_positives_dislikes_as_negatives(small_world):
+    with migrated_database("feedback") as url:
         data.store_world(url, small_world)
         inter = small_world.interactions
         user = int(inter["user_id"].iloc[0])
@@ -73,5 +70,3 @@ def test_training_reads_verified_feedback_likes_as_positives_dislikes_as_negativ
         listed = inter.set_index(["user_id", "anime_id"]).loc[(user, seen[2]), "status"]
         assert got.loc[(uid, seen[2]), "status"] == listed
         assert len(got) == len(inter) + 1
-    finally:
-        db.drop_database(url)

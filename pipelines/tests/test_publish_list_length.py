@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from animerec.common import db, migrate
+from animerec.common import db
 from animerec.common.cli import main
 from animerec.devkit import published
+from animerec.devkit.fixtures import migrated_database
 from animerec.pipelines import data, publish, settings, synthetic
 
 
@@ -21,11 +20,8 @@ def test_every_place_that_decides_the_length_defaults_to_300():
 
 
 @pytest.mark.integration
-def test_a_published_user_list_holds_300(pg_url, redis_url):
-    url = db.with_database(pg_url, "animerec_listlen_" + os.urandom(4).hex())
-    db.ensure_database(url)
-    try:
-        migrate.apply(url)
+def test_a_published_user_list_holds_300(redis_url):
+    with migrated_database("listlen") as url:
         world = synthetic.world(3, 360, mean_interactions=5, seed=1)
         data.store_world(url, world)
         with db.connect(url) as conn:
@@ -46,5 +42,3 @@ def test_a_published_user_list_holds_300(pg_url, redis_url):
         # every published list says which model and run made it
         meta = published.live_meta(redis_url, "listlen")
         assert (meta["user_model"], meta["user_run"]) == ("test", "r1") and "similar_model" not in meta
-    finally:
-        db.drop_database(url)
