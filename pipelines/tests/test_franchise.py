@@ -56,3 +56,17 @@ def test_world_links_trust_crawled_relations_in_index_order():
     assert m[at[10], at[30]] == m[at[30], at[10]] == 1      # one title starts the other, same genres
     assert m[at[10], at[20]] == m[at[20], at[10]] == 1      # crawled: trusted though titles and genres differ
     assert m[at[20], at[30]] == 0 and m.sum() == 4         # the relation to an anime outside the catalogue is dropped
+
+
+def test_catalogue_groups_name_each_franchise_by_its_smallest_id():
+    ids = [223, 813, 30, 6033, 20, 1735, 5114, 121, 34]
+    titles = ["Dragon Ball", "Dragon Ball Z", "Neon Genesis Evangelion", "Dragon Ball Kai", "Naruto",
+              "Naruto: Shippuuden", "Fullmetal Alchemist: Brotherhood", "Fullmetal Alchemist", "Air"]
+    genres = [["Action", "Adventure"], ["Action", "Adventure"], ["Mecha"], ["Action", "Adventure"],
+              ["Action", "Comedy"], ["Action", "Comedy"], ["Action", "Drama"], ["Action", "Drama"], ["Drama"]]
+    groups = franchise.catalogue_groups(ids, titles, genres, related=[(30, 34), (999, 20)])
+    assert groups[223] == groups[813] == groups[6033] == 223  # Dragon Ball -> Z; "Dragon Ball Kai" by its key
+    assert groups[20] == groups[1735] == 20
+    assert groups[5114] == groups[121] == 121
+    assert groups[30] == groups[34] == 30  # a crawled relation joins titles that share nothing
+    assert franchise.catalogue_groups([], [], []) == {}

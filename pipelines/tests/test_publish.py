@@ -58,6 +58,12 @@ def test_publish_writes_the_recorded_lists(world_db, pipeline_runs, redis_url):
         assert not set(got) & {a for u, a in listed if u == name}
     assert similar_first == [s for a, s in similar if a == first_anime]
     assert len(cards) == n_anime
+    # every card names its franchise; crawled relations put both anime in one
+    assert all(isinstance(c["franchise"], int) and c["franchise"] <= a for a, c in cards.items())
+    with db.connect(world_db) as conn:
+        related = conn.execute("SELECT anime_a, anime_b FROM processed.anime_anime WHERE related").fetchall()
+    assert related and all(cards[a]["franchise"] == cards[b]["franchise"] for a, b in related)
+    assert len({c["franchise"] for c in cards.values()}) > 1
     assert popular and trending
     assert int(published.live_meta(redis_url, prefix)["users"]) == len(recorded)
 

@@ -54,6 +54,26 @@ def test_sample_is_a_random_subset_of_the_top_n_in_rank_order(redis_url, publish
             == top[:4]  # a sample larger than n is all n
 
 
+def test_samples_spread_over_franchises(redis_url, world, store, make_client):
+    # the first twelve of Xinil's top 20 belong to one franchise (as published cards carry it)
+    top = [a for a, _, _ in world.user_recs["Xinil"] if a not in world.seen["Xinil"]][:20]
+    series = top[:12]
+    for a in series:
+        world.cards[a]["franchise"] = min(series)
+    world.publish(store)
+    with make_client(redis_url, rng=random.Random(2)) as c:
+        ranked = c.get(RECS.format("Xinil"), params={"n": 20}).json()["items"]
+        assert [i["anime_id"] for i in ranked] == top  # the ranked list itself is untouched
+        assert [i["franchise"] for i in ranked[:12]] == [min(series)] * 12 and ranked[12]["franchise"] == top[12]
+        for _ in range(20):
+            items = c.get(RECS.format("Xinil"), params={"n": 20, "sample": 5}).json()["items"]
+            assert len({i["franchise"] for i in items}) == 5
+    with make_client(redis_url, rng=random.Random(2), sample_per_franchise=0) as c:
+        repeats = [len({i["franchise"] for i in c.get(RECS.format("Xinil"), params={"n": 20, "sample": 5})
+                        .json()["items"]}) for _ in range(20)]
+        assert min(repeats) < 5  # a plain random sample: the series often takes two or more of the five
+
+
 def test_unknown_user_gets_labelled_fallback_without_crawler(client, published):
     body = client.get(RECS.format("Nobody_Here"), params={"n": 5}).json()
     # the default chain: fold_in, recent_completed (nothing known of this user), then trending

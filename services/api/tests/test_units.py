@@ -105,3 +105,34 @@ def test_recent_completed_and_blend():
     ranked = coldstart.blend(seeds, similar, exclude={1, 2, 3, 4})
     # 11: 0.5*1.0 + 0.9*0.7 = 1.13 (mostly from seed 2); 10: 0.9; 12: 0.07; listed anime never come back
     assert [(a, round(s, 2), seed) for a, s, seed in ranked] == [(11, 1.13, 2), (10, 0.9, 1), (12, 0.07, 2)]
+
+
+def test_diverse_sample_takes_one_per_franchise_while_there_are_enough():
+    import random
+
+    from animerec.api.service import diverse_sample
+
+    # a top 20 where twelve entries are one long series (franchise 1) and eight are others
+    franchises = [1] * 12 + [2, 3, 4, 5, 6, 7, 8, 9]
+    rng = random.Random(3)
+    for _ in range(200):
+        chosen = diverse_sample(franchises, 5, 1, rng)
+        assert chosen == sorted(chosen) and len(set(chosen)) == 5 and max(chosen) < 20
+        picked = [franchises[i] for i in chosen]
+        assert len(set(picked)) == 5, picked
+    # uncapped: the series fills most draws, as a plain random sample would
+    assert max(sum(franchises[i] == 1 for i in diverse_sample(franchises, 5, 0, rng)) for _ in range(50)) >= 3
+
+
+def test_diverse_sample_fills_with_repeats_when_franchises_run_out():
+    import random
+
+    from animerec.api.service import diverse_sample
+
+    rng = random.Random(5)
+    for _ in range(50):
+        chosen = diverse_sample([1, 1, 1, 2, 2, 1], 5, 1, rng)
+        assert len(chosen) == 5 and chosen == sorted(chosen) and len(set(chosen)) == 5
+        assert {1, 2} <= {[1, 1, 1, 2, 2, 1][i] for i in chosen}
+        two = diverse_sample([1, 1, 1, 2, 2, 1], 2, 2, rng)
+        assert len(two) == 2

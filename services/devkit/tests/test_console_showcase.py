@@ -39,6 +39,7 @@ def test_examples_spread_over_favourite_genres_and_show_what_the_api_serves():
               "user3": [], "user4": [{"title": "Toradora!", "reason": None}]}
 
     def get(path):
+        assert path.endswith("/recommendations?n=20&sample=5")  # what the web page asks
         user = path.split("/")[3]
         return (200, {"items": served[user]}) if user in served else (404, {})
 

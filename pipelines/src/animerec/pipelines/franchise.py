@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -134,6 +135,36 @@ def world_links(world: World, index: Index, genres: sp.csr_matrix, text: np.ndar
     related = (a >= 0) & (b >= 0) & pairs["related"].to_numpy(bool)
     titles = world.anime.set_index("anime_id").reindex(index.anime_ids)["title"].fillna("").astype(str).tolist()
     return franchise_matrix(titles, genres, text, related=(a[related], b[related]))
+
+
+def groups(links: sp.csr_matrix, anime_ids: np.ndarray) -> np.ndarray:
+    """Each anime's franchise id: the smallest anime id among those `links` join to it, directly or through
+    others (an anime alone is its own franchise). The API uses it to keep one franchise from filling a
+    user's few picks."""
+    from scipy.sparse.csgraph import connected_components
+
+    ids = np.asarray(anime_ids, "int64")
+    if not len(ids):
+        return ids
+    _, label = connected_components(links, directed=False)
+    smallest = np.full(label.max() + 1, np.iinfo("int64").max, "int64")
+    np.minimum.at(smallest, label, ids)
+    return smallest[label]
+
+
+def catalogue_groups(anime_ids: list[int], titles: list[str], genres: list[list[str]],
+                     related: Sequence[tuple[int, int]] = ()) -> dict[int, int]:
+    """`groups` of a catalogue given as plain lists (titles, genre names, crawled related pairs): what
+    `animerec publish` puts on each card, without synopsis embeddings (publishing never encodes)."""
+    pos = {a: i for i, a in enumerate(anime_ids)}
+    vocab: dict[str, int] = {}
+    r = [i for i, gs in enumerate(genres) for _ in gs]
+    c = [vocab.setdefault(g, len(vocab)) for gs in genres for g in gs]
+    g = sp.csr_matrix((np.ones(len(r), "float32"), (r, c)), shape=(len(anime_ids), max(len(vocab), 1)))
+    pairs = [(pos[a], pos[b]) for a, b in related if a in pos and b in pos]
+    rel = (np.asarray([a for a, _ in pairs], "int64"), np.asarray([b for _, b in pairs], "int64"))
+    links = franchise_matrix([str(t or "") for t in titles], g, related=rel)
+    return dict(zip(anime_ids, groups(links, np.asarray(anime_ids, "int64")).tolist(), strict=True))
 
 
 def text_links(text: np.ndarray, threshold: float, neighbours: int, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from typing import Any
 from animerec.common import cache, db
 from animerec.common.recstore import RecStore
 
-from . import foldin_export
+from . import foldin_export, franchise
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,15 @@ def gather(pg_url: str, *, user_run: str | None = None, anime_run: str | None = 
             p.cards[int(anime_id)] = {"title": title, "main_pic": pic, "score": score, "genres": list(genres or []),
                                       "url": url, "type": kind, "num_episodes": episodes, "members": members,
                                       "start_date": start.isoformat() if start else None, "status": status}
+        # One franchise id per card (titles confirmed by genres, crawled relations): the API's sampled picks
+        # keep one franchise from filling them.
+        related = [(int(a), int(b)) for a, b in conn.execute(
+            "SELECT anime_a, anime_b FROM processed.anime_anime WHERE related")]
+        ids = list(p.cards)
+        groups = franchise.catalogue_groups(ids, [p.cards[a]["title"] for a in ids],
+                                            [p.cards[a]["genres"] for a in ids], related)
+        for anime_id, group in groups.items():
+            p.cards[anime_id]["franchise"] = group
         p.popular = [r[0] for r in conn.execute(
             """SELECT anime_id FROM processed.user_anime
                WHERE status IS DISTINCT FROM 'dropped' AND status IS DISTINCT FROM 'plan_to_watch'

@@ -78,6 +78,8 @@ def document(default_n: int, max_n: int) -> dict[str, Any]:
         "year": {"type": "integer", "nullable": True, "description": "Year it first aired"},
         "status": {"type": "string", "nullable": True, "enum": [*filters.STATUSES, None]},
         "adult": {"type": "boolean", "description": "Rated Rx on MyAnimeList (left out unless include_adult=true)"},
+        "franchise": {"type": "integer", "description": "Franchise id: anime of one franchise share it (the "
+                                                        "smallest MyAnimeList id among them)"},
     }
     item = {
         "type": "object",
@@ -108,7 +110,8 @@ def document(default_n: int, max_n: int) -> dict[str, Any]:
                      "schema": {k: v for k, v in USER_NAME_SCHEMA.items() if k != "description"}},
                     _n(default_n, max_n, "How many of the top recommendations to consider"),
                     {"name": "sample", "in": "query", "required": False,
-                     "description": "Return a random sample of this size from the top n (all n when larger)",
+                     "description": "Return a random sample of this size from the top n (all n when larger), "
+                                    "at most one anime of a franchise while the top n has enough franchises",
                      "schema": {"type": "integer", "minimum": 1, "maximum": max_n}},
                     *FILTER_PARAMETERS,
                 ],

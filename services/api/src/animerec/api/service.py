@@ -61,7 +61,28 @@ def card_fields(anime_id: int, card: dict[str, Any] | None) -> dict[str, Any]:
         "status": AIRING.get(str(card.get("status") or "").lower()),
         # MAL's Rx rating; the Hentai genre carries it on MAL (catalogues without ratings still know it)
         "adult": rating.lower().startswith("rx") or any(str(g).lower() == "hentai" for g in genres),
+        # anime of one franchise share it (published cards carry it; older ones: the anime is its own)
+        "franchise": franchise if isinstance(franchise := card.get("franchise"), int) else anime_id,
     }
+
+
+def diverse_sample(franchises: Sequence[int], k: int, per_franchise: int, rng: random.Random) -> list[int]:
+    """k positions drawn at random from a ranked list, in rank order, at most `per_franchise` of one franchise
+    while the list has enough others (0: no cap). A user who loves one long series would otherwise get four
+    of its movies among five picks."""
+    order = rng.sample(range(len(franchises)), len(franchises))
+    if per_franchise <= 0:
+        return sorted(order[:k])
+    chosen: list[int] = []
+    left: list[int] = []
+    taken: dict[int, int] = {}
+    for i in order:
+        if len(chosen) < k and taken.get(franchises[i], 0) < per_franchise:
+            chosen.append(i)
+            taken[franchises[i]] = taken.get(franchises[i], 0) + 1
+        else:
+            left.append(i)
+    return sorted(chosen + left[:k - len(chosen)])
 
 
 class CardCache:
@@ -214,7 +235,9 @@ class Recommender:
 
     def _items(self, picked: list[tuple[int, Row, dict[str, Any]]], sample: int | None) -> list[dict[str, Any]]:
         if sample is not None and sample < len(picked):
-            picked = [picked[i] for i in sorted(self.rng.sample(range(len(picked)), sample))]
+            franchises = [card["franchise"] for _, _, card in picked]
+            chosen = diverse_sample(franchises, sample, self.settings.sample_per_franchise, self.rng)
+            picked = [picked[i] for i in chosen]
         return [{**card, "rank": rank, "rec_score": None if score is None else round(score, 6), "reason": reason}
                 for rank, (_, score, reason), card in picked]
 

@@ -37,6 +37,9 @@ class ApiSettings:
     sources: list[str] = setting(["fold_in", "recent_completed", "trending", "popular"], check=_check_chain,
                                  help="Fallback chain for users outside the published batch, first that answers "
                                       "wins (fold_in, recent_completed, trending, popular)")
+    sample_per_franchise: int = setting(1, minimum=0, maximum=100,
+                                        help="Most picks of one franchise in a sampled answer (sample=k), while the "
+                                             "top n holds enough other franchises; 0: plain random sample")
     candidates: int = setting(300, minimum=1, maximum=1000,
                               help="Candidates read from a list before filters, hidden anime and n apply")
     fold_in_max_entries: int = setting(1000, minimum=1, maximum=10000,

@@ -58,11 +58,12 @@ def choose_users(sql: Callable[..., list[tuple]], k: int = 3, low: int = 30, hig
 
 
 def examples(sql: Callable[..., list[tuple]], get: Callable[[str], tuple[int, dict]], k: int = 3,
-             n: int = 5) -> list[Example]:
-    """`get(path)` asks the API; each example's picks are exactly what the API serves that user."""
+             n: int = 5, top_n: int = 20) -> list[Example]:
+    """`get(path)` asks the API; each example's picks are exactly what the web page shows that user: n drawn
+    from their top `top_n`, one per franchise where the list allows."""
     found = []
     for user, genre in choose_users(sql, k):
-        status, body = get(f"/v1/users/{urllib.parse.quote(user)}/recommendations?n={n}")
+        status, body = get(f"/v1/users/{urllib.parse.quote(user)}/recommendations?n={top_n}&sample={n}")
         if status != 200 or not body.get("items"):
             continue
         picks = [(str(item.get("title") or item.get("anime_id")), _why(item)) for item in body["items"][:n]]
