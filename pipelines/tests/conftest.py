@@ -4,11 +4,10 @@ and tiny training settings (a pipeline run must take seconds, not minutes)."""
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
-from animerec.common import db, migrate
+from animerec.devkit.fixtures import migrated_database
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -51,12 +50,9 @@ def pipeline_runs(world_db, tiny_params, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def world_db(pg_url, small_world):
+def world_db(small_world):
     """A database of its own (pipelines record runs in it), migrated, with the small world in it."""
     from animerec.pipelines.data import store_world
-    url = db.with_database(pg_url, f"animerec_pl_{uuid.uuid4().hex[:8]}")
-    db.ensure_database(url)
-    migrate.apply(url)
-    store_world(url, small_world)
-    yield url
-    db.drop_database(url)
+    with migrated_database("pl") as url:
+        store_world(url, small_world)
+        yield url

@@ -5,7 +5,6 @@ ratings files (a clear message, never a traceback)."""
 from __future__ import annotations
 
 import json
-import os
 
 import pandas as pd
 import pytest
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 
 from animerec.common import db
 from animerec.common.cli import main
+from animerec.devkit.fixtures import migrated_database
 from animerec.pipelines import data
 
 
@@ -28,13 +28,9 @@ def _tiny_csvs(tmp_path, small_world):
 
 
 @pytest.mark.integration
-def test_import_dataset_loads_the_processed_tables(pg_url, tmp_path, small_world):
+def test_import_dataset_loads_the_processed_tables(tmp_path, small_world):
     ratings, anime = _tiny_csvs(tmp_path, small_world)
-    url = db.with_database(pg_url, "animerec_import_" + os.urandom(4).hex())
-    db.ensure_database(url)
-    try:
-        from animerec.common import migrate
-        migrate.apply(url)
+    with migrated_database("import") as url:
         env = {"ANIMEREC_POSTGRES_URL": url}
         for _ in range(2):  # idempotent: upserts
             result = CliRunner().invoke(main, ["import-dataset", "--ratings", str(ratings), "--anime", str(anime)],
@@ -48,8 +44,6 @@ def test_import_dataset_loads_the_processed_tables(pg_url, tmp_path, small_world
         assert len(world.interactions) == len(small_world.interactions)
         assert names == {f"user{u}" for u in small_world.interactions["user_id"].unique()} and mapped == len(names)
         assert world.interactions["score"].isna().sum() == small_world.interactions["score"].isna().sum()
-    finally:
-        db.drop_database(url)
 
 
 @pytest.mark.slow

@@ -4,12 +4,12 @@ anime -> anime run alone the similar lists; a version always carries the other p
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
-from animerec.common import db, migrate
+from animerec.common import db
 from animerec.devkit import published
+from animerec.devkit.fixtures import migrated_database
 from animerec.pipelines import publish
 
 pytestmark = pytest.mark.integration
@@ -18,21 +18,18 @@ PREFIX = "animerec-parts:"
 
 
 @pytest.fixture()
-def models_db(pg_url):
-    url = db.with_database(pg_url, f"animerec_parts_{uuid.uuid4().hex[:8]}")
-    db.ensure_database(url)
-    migrate.apply(url)
-    with db.connect(url) as conn:
-        conn.execute("""INSERT INTO processed.anime (anime_id, anime_url, title) VALUES
-                        (1, 'https://myanimelist.net/anime/1', 'A'), (2, 'https://myanimelist.net/anime/2', 'B'),
-                        (3, 'https://myanimelist.net/anime/3', 'C')""")
-        conn.execute("""INSERT INTO processed."user" (user_id, user_name, user_url)
-                        VALUES (7, 'ann', 'https://myanimelist.net/profile/ann')""")
-        conn.execute("INSERT INTO processed.user_anime (user_id, anime_id, score, status) "
-                     "VALUES (7, 1, 9, 'completed')")
-        conn.commit()
-    yield url
-    db.drop_database(url)
+def models_db():
+    with migrated_database("parts") as url:
+        with db.connect(url) as conn:
+            conn.execute("""INSERT INTO processed.anime (anime_id, anime_url, title) VALUES
+                            (1, 'https://myanimelist.net/anime/1', 'A'), (2, 'https://myanimelist.net/anime/2', 'B'),
+                            (3, 'https://myanimelist.net/anime/3', 'C')""")
+            conn.execute("""INSERT INTO processed."user" (user_id, user_name, user_url)
+                            VALUES (7, 'ann', 'https://myanimelist.net/profile/ann')""")
+            conn.execute("INSERT INTO processed.user_anime (user_id, anime_id, score, status) "
+                         "VALUES (7, 1, 9, 'completed')")
+            conn.commit()
+        yield url
 
 
 def _run(url: str, pipeline: str, run_id: str, promoted: bool, rows: list[tuple[int, int, int]]) -> None:

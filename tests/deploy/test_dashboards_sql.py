@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from decimal import Decimal
 
 import pytest
 
-from animerec.common import db, migrate
+from animerec.common import db
+from animerec.devkit.fixtures import migrated_database
 from deploy import dashboards
 
 pytestmark = [pytest.mark.deploy, pytest.mark.integration]
@@ -22,42 +22,39 @@ def grafana_to_sql(query: str) -> str:
 
 
 @pytest.fixture()
-def world_url(pg_url):
-    url = db.with_database(pg_url, f"animerec_dash_{uuid.uuid4().hex[:8]}")
-    db.ensure_database(url)
-    migrate.apply(url)
-    with db.connect(url) as conn:
-        conn.execute("""
+def world_url():
+    with migrated_database("dash") as url:
+        with db.connect(url) as conn:
+            conn.execute("""
             INSERT INTO processed.anime (anime_id, anime_url, title, genres, score, score_count, members_count, type)
             VALUES (1, 'https://myanimelist.net/anime/1', 'Cowboy Bebop', '{Action,Sci-Fi}', 8.75, 900000, 1800000,
-                    'TV'),
-                   (5, 'https://myanimelist.net/anime/5', 'Bebop Movie', '{Action}', 8.38, 200000, 370000, 'Movie'),
-                   (6, 'https://myanimelist.net/anime/6', 'Trigun', '{Action,Sci-Fi,Adventure}', 8.22, 50, 700000, 'TV')
-        """)
-        conn.execute("""
+                'TV'),
+               (5, 'https://myanimelist.net/anime/5', 'Bebop Movie', '{Action}', 8.38, 200000, 370000, 'Movie'),
+               (6, 'https://myanimelist.net/anime/6', 'Trigun', '{Action,Sci-Fi,Adventure}', 8.22, 50, 700000, 'TV')
+            """)
+            conn.execute("""
             INSERT INTO processed."user" (user_id, user_name, user_url)
             VALUES (1, 'ann', 'https://myanimelist.net/profile/ann'), (2, 'bob', 'https://myanimelist.net/profile/bob')
-        """)
-        conn.execute("""
+            """)
+            conn.execute("""
             INSERT INTO processed.user_anime (user_id, anime_id, score, status)
             VALUES (1, 1, 10, 'completed'), (2, 1, 8, 'completed'), (1, 6, NULL, 'plan_to_watch'), (2, 5, 8, 'dropped')
-        """)
-        # Anime 9 is on a list but not catalogued yet.
-        conn.execute("""
-            INSERT INTO processed.user_anime (user_id, anime_id, score, status, last_interaction_date)
-            VALUES (2, 9, NULL, 'watching', now() - interval '1 day')
-        """)
-        conn.execute("UPDATE processed.user_anime SET last_interaction_date = now() - interval '2 days' "
-                     "WHERE user_id = 1 AND anime_id = 1")
-        conn.execute("""
-            INSERT INTO anime_schedule (url, last_crawled_date, error_count) VALUES
-              ('https://myanimelist.net/anime/1', now() - interval '1 day', 0),
-              ('https://myanimelist.net/anime/5', NULL, 2),
-              ('https://myanimelist.net/anime/6', now() - interval '2 days', 0)
-        """)
-        conn.commit()
-    yield url
-    db.drop_database(url)
+            """)
+            # Anime 9 is on a list but not catalogued yet.
+            conn.execute("""
+                INSERT INTO processed.user_anime (user_id, anime_id, score, status, last_interaction_date)
+                VALUES (2, 9, NULL, 'watching', now() - interval '1 day')
+            """)
+            conn.execute("UPDATE processed.user_anime SET last_interaction_date = now() - interval '2 days' "
+                         "WHERE user_id = 1 AND anime_id = 1")
+            conn.execute("""
+                INSERT INTO anime_schedule (url, last_crawled_date, error_count) VALUES
+                  ('https://myanimelist.net/anime/1', now() - interval '1 day', 0),
+                  ('https://myanimelist.net/anime/5', NULL, 2),
+                  ('https://myanimelist.net/anime/6', now() - interval '2 days', 0)
+            """)
+            conn.commit()
+        yield url
 
 
 def run(url: str, name: str) -> list[tuple]:
