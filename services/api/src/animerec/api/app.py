@@ -19,7 +19,7 @@ import orjson
 import redis.asyncio as aioredis
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
@@ -290,11 +290,14 @@ def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
-        # A pooled connection that Redis dropped (a restart) fails its next command: retry it once on a new
-        # connection, and PING connections that sat idle, so a restart costs no request beyond those in flight.
+        # A pooled connection that Redis dropped (a restart, a failover) fails its next command: retry it on a
+        # new connection, a few times with a short jittered backoff (a busy process may still be in the new
+        # connection's handshake when the next drop comes), and PING connections that sat idle, so a restart
+        # costs no request beyond those in flight.
         redis = aioredis.Redis.from_url(
             core.redis_url, decode_responses=True, socket_timeout=settings.redis_timeout_seconds,
-            socket_connect_timeout=settings.redis_timeout_seconds, retry=Retry(NoBackoff(), 1),
+            socket_connect_timeout=settings.redis_timeout_seconds,
+            retry=Retry(EqualJitterBackoff(cap=0.1, base=0.01), settings.redis_retries),
             retry_on_error=[RedisConnectionError], health_check_interval=settings.redis_health_check_seconds)
         store = AsyncRecStore(redis, core.redis_prefix, version_cache_seconds=settings.version_cache_seconds)
         crawler = CrawlRequester(settings, redis, store, metrics, core.redis_prefix, transport=crawler_transport)

@@ -68,6 +68,9 @@ class ApiSettings:
     warm_timeout_seconds: float = setting(30.0, minimum=0.1, maximum=600,
                                           help="How long start-up may spend loading the live version's cards")
     redis_timeout_seconds: float = setting(0.5, minimum=0.01, maximum=30, help="Redis socket timeout")
+    redis_retries: int = setting(3, minimum=0, maximum=10,
+                                 help="Retries of a Redis command on a new connection after the old one dropped "
+                                      "(10-100 ms jittered backoff)")
     redis_health_check_seconds: int = setting(5, minimum=0, maximum=3600,
                                               help="A pooled Redis connection idle this long is PINGed before use "
                                                    "(0: never); connection errors are retried once either way")
