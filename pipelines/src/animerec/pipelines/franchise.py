@@ -22,7 +22,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
+
+from . import features
 
 if TYPE_CHECKING:
     from .data import World
@@ -156,15 +159,13 @@ def catalogue_groups(anime_ids: list[int], titles: list[str], genres: list[list[
                      related: Sequence[tuple[int, int]] = ()) -> dict[int, int]:
     """`groups` of a catalogue given as plain lists (titles, genre names, crawled related pairs): what
     `animerec publish` puts on each card, without synopsis embeddings (publishing never encodes)."""
+    ids = np.asarray(anime_ids, "int64")
+    g, _ = features.genre_matrix(pd.DataFrame({"anime_id": ids, "genres": genres}), ids)
     pos = {a: i for i, a in enumerate(anime_ids)}
-    vocab: dict[str, int] = {}
-    r = [i for i, gs in enumerate(genres) for _ in gs]
-    c = [vocab.setdefault(g, len(vocab)) for gs in genres for g in gs]
-    g = sp.csr_matrix((np.ones(len(r), "float32"), (r, c)), shape=(len(anime_ids), max(len(vocab), 1)))
     pairs = [(pos[a], pos[b]) for a, b in related if a in pos and b in pos]
     rel = (np.asarray([a for a, _ in pairs], "int64"), np.asarray([b for _, b in pairs], "int64"))
     links = franchise_matrix([str(t or "") for t in titles], g, related=rel)
-    return dict(zip(anime_ids, groups(links, np.asarray(anime_ids, "int64")).tolist(), strict=True))
+    return dict(zip(anime_ids, groups(links, ids).tolist(), strict=True))
 
 
 def text_links(text: np.ndarray, threshold: float, neighbours: int, batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
