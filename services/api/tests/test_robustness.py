@@ -1,7 +1,8 @@
 """Bad input never gets a 5xx on any route (surrogates, NUL, deep nesting, huge bodies), and a Redis restart
-under load costs no request: stale pooled connections are retried once on a new connection."""
+under load costs no request: stale pooled connections are retried on a new connection, and counted."""
 
 import asyncio
+import re
 import uuid
 
 import httpx
@@ -105,6 +106,9 @@ def test_redis_restart_under_load_costs_no_request(redis_url, published):
                     await one(i)
             await asyncio.gather(*(bounded(i) for i in range(1500)))
             assert await kill > 0, "no API connection was killed: the test proves nothing"
+            metrics = (await http.get("/metrics")).text
+            retried = re.search(r"^animerec_api_redis_retries_total (\S+)$", metrics, re.M)
+            assert retried and float(retried.group(1)) >= 1, "the retries are not counted"
 
     with LiveServer(app) as server:
         asyncio.run(load(server.url))

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import orjson
 import redis.asyncio as aioredis
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -280,6 +280,21 @@ async def warm(svc: Services) -> None:
 
 # --- assembly ------------------------------------------------------------------------------------------------
 
+class CountedBackoff(EqualJitterBackoff):
+    """The retry backoff, counting each retry: redis-py asks it once per retry, whatever the command."""
+
+    def __init__(self, counter: Counter, cap: float, base: float) -> None:
+        super().__init__(cap=cap, base=base)
+        self.counter = counter
+
+    def compute(self, failures: int) -> float:
+        self.counter.inc()
+        return super().compute(failures)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CountedBackoff:
+        return self  # every connection deep-copies its Retry; they share this one (it keeps no state of its own)
+
+
 def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = None, *,
                crawler_transport: httpx.AsyncBaseTransport | None = None,
                producer_factory: Callable[[], Any] | None = None, rng: random.Random | None = None) -> Starlette:
@@ -297,7 +312,7 @@ def create_app(core: CoreSettings | None = None, settings: ApiSettings | None = 
         redis = aioredis.Redis.from_url(
             core.redis_url, decode_responses=True, socket_timeout=settings.redis_timeout_seconds,
             socket_connect_timeout=settings.redis_timeout_seconds,
-            retry=Retry(EqualJitterBackoff(cap=0.1, base=0.01), settings.redis_retries),
+            retry=Retry(CountedBackoff(metrics.redis_retries, cap=0.1, base=0.01), settings.redis_retries),
             retry_on_error=[RedisConnectionError], health_check_interval=settings.redis_health_check_seconds)
         store = AsyncRecStore(redis, core.redis_prefix, version_cache_seconds=settings.version_cache_seconds)
         crawler = CrawlRequester(settings, redis, store, metrics, core.redis_prefix, transport=crawler_transport)

@@ -54,5 +54,6 @@ class ApiMetrics:
                                             "Feedback token checks, by result (ok, missing, forged, expired, "
                                             "other_user, replayed, malformed)", ("result",), registry=reg),
             redis_retries=metrics.counter(SUBSYSTEM, "redis_retries_total",
-                                          "Redis commands retried once after a connection error", (), registry=reg),
+                                          "Redis commands (and connects) retried on a new connection after a "
+                                          "connection error", (), registry=reg),
         )

@@ -73,7 +73,7 @@ class ApiSettings:
                                       "(10-100 ms jittered backoff)")
     redis_health_check_seconds: int = setting(5, minimum=0, maximum=3600,
                                               help="A pooled Redis connection idle this long is PINGed before use "
-                                                   "(0: never); connection errors are retried once either way")
+                                                   "(0: never); connection errors are retried either way")
     retry_after_seconds: int = setting(5, minimum=1, maximum=3600,
                                        help="Retry-After of 503 answers when Redis or Kafka is down")
     crawler_url: str | None = setting(None, help="Base URL of the crawler service (POST /crawl); empty: no "
