@@ -91,8 +91,6 @@ class World:
     # relations between anime (index -> [(relation, index)]), both directions
     related: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
     # derived in finish()
-    n_anime: int = 0
-    n_users: int = 0
     index_of: dict[int, int] = field(default_factory=dict)
     user_index: dict[str, int] = field(default_factory=dict)
     a_off: np.ndarray | None = None   # entries CSR by anime
@@ -106,10 +104,17 @@ class World:
     ranking: np.ndarray | None = None         # anime indices, best score first (ranked only)
     _memo: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def n_users(self) -> int:
+        return len(self.user_names)
+
+    @property
+    def n_anime(self) -> int:
+        return len(self.anime)
+
     def finish(self) -> World:
         """Indexes and per-anime aggregates (members, stats, score, ranks) from the entries."""
-        n = self.n_anime = len(self.anime)
-        self.n_users = len(self.user_names)
+        n = self.n_anime
         self.index_of = {a.anime_id: i for i, a in enumerate(self.anime)}
         self.user_index = {name: i for i, name in enumerate(self.user_names)}
         order = np.argsort(self.e_anime, kind="stable")
